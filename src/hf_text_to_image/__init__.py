@@ -1,0 +1,1 @@
+"""Swiss AI Center service: a prompt in, a PNG out, through the Hugging Face inference APIs."""

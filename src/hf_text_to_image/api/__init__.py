@@ -1,0 +1,1 @@
+"""HTTP routes: the engine's task endpoints, the direct endpoint, and error mapping."""

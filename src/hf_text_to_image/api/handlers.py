@@ -1,0 +1,23 @@
+"""One place that turns the service's errors into HTTP answers."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import ServiceBusyError, ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+async def service_error_handler(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    headers = {"Retry-After": "5"} if isinstance(error, ServiceBusyError) else None
+    logger.info(
+        "%s %s -> %d: %s", request.method, request.url.path, error.http_status, error.message
+    )
+    return JSONResponse({"detail": error.message}, status_code=error.http_status, headers=headers)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, service_error_handler)

@@ -1,0 +1,78 @@
+"""Service settings, read from the environment and `.env` (never at import time)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository's `.env`, found whether the service starts from the root or from `src/`.
+_REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
+
+DEFAULT_ALLOWED_HOSTS = [
+    "huggingface.co",
+    "*.huggingface.co",
+    "*.endpoints.huggingface.cloud",
+    "*.hf.space",
+]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; the names match `.env` and `kubernetes/config-map.yml`."""
+
+    model_config = SettingsConfigDict(
+        env_file=(_REPOSITORY_ENV_FILE, ".env"),
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        case_sensitive=False,
+        extra="ignore",
+    )
+
+    # Names shared by every Swiss AI Center service.
+    engine_urls: list[HttpUrl] = Field(default_factory=list)
+    service_url: HttpUrl = HttpUrl("http://localhost:9090")
+    service_port: int = Field(default=9090, ge=1, le=65535)
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    max_tasks: int = Field(default=50, ge=1)
+    engine_announce_retries: int = Field(default=5, ge=1)
+    engine_announce_retry_delay: float = Field(default=3.0, ge=0)
+
+    # Hugging Face calls.
+    hf_token: SecretStr | None = None
+    hf_model_base_url: HttpUrl = HttpUrl("https://router.huggingface.co/hf-inference/models/")
+    hf_connect_timeout: float = Field(default=10.0, gt=0)
+    hf_read_timeout: float = Field(default=120.0, gt=0)
+    hf_max_attempts: int = Field(default=4, ge=1, le=20)
+    hf_retry_deadline: float = Field(default=300.0, gt=0)
+    hf_max_backoff: float = Field(default=30.0, ge=0)
+    max_response_bytes: int = Field(default=30_000_000, ge=1024)
+
+    # What callers may send.
+    max_prompt_length: int = Field(default=2000, ge=1)
+    max_description_bytes: int = Field(default=65_536, ge=256)
+    max_direct_requests: int = Field(default=16, ge=1)
+
+    # Where the service may connect to on a caller's behalf.
+    outbound_allowed_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
+    outbound_allowed_schemes: list[Literal["https", "http"]] = Field(
+        default_factory=lambda: ["https"]
+    )
+
+    # Engine integration.
+    heartbeat_interval: float = Field(default=20.0, gt=0)
+    max_concurrent_tasks: int = Field(default=16, ge=1)
+    task_retention_seconds: float = Field(default=3600.0, ge=0)
+    callback_retry_budget: float = Field(default=120.0, ge=0)
+    engine_request_timeout: float = Field(default=15.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+
+    @property
+    def engine_url_strings(self) -> list[str]:
+        """Engine base URLs without a trailing slash, ready to join paths onto."""
+        return [str(url).rstrip("/") for url in self.engine_urls]
+
+    @property
+    def service_url_string(self) -> str:
+        return str(self.service_url).rstrip("/")

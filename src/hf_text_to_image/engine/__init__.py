@@ -1,0 +1,1 @@
+"""Talking to Swiss AI Center core engines: wire models, calls, registration loops."""

@@ -1,0 +1,1 @@
+"""Calling the Hugging Face inference APIs: build the request, send it, decode the answer."""

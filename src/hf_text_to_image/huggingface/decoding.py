@@ -1,0 +1,169 @@
+"""Pure functions from an upstream answer's bytes to a checked PNG, or a typed error."""
+
+import base64
+import binascii
+import io
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import UpstreamError, UpstreamFormatError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PIXELS = 64_000_000
+# Keys under which JSON answers carry an image, in the order they are tried.
+_IMAGE_KEYS = ("image", "images", "data", "b64_json", "output", "generated_image")
+
+_MAGIC = (
+    (PNG_SIGNATURE, "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+@dataclass(frozen=True)
+class PngImage:
+    data: bytes
+    width: int
+    height: int
+    source_format: str
+
+
+def sniff_image_format(data: bytes) -> str | None:
+    """The image format named by the leading magic bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def _decode_base64_image(text: str) -> bytes:
+    text = text.strip()
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if ";base64" not in header:
+            raise UpstreamFormatError("The API answered a data URL that is not base64.")
+    compact = "".join(text.split())
+    padded = compact + "=" * (-len(compact) % 4)
+    try:
+        data = base64.b64decode(
+            padded, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True
+        )
+    except (binascii.Error, ValueError) as error:
+        raise UpstreamFormatError(
+            "The API answered text that is neither an image nor base64."
+        ) from error
+    if sniff_image_format(data) is None:
+        raise UpstreamFormatError("The API answered base64 data that is not an image.")
+    return data
+
+
+def _image_from_json(document: Any) -> bytes:
+    if isinstance(document, str):
+        return _decode_base64_image(document)
+    if isinstance(document, list) and document:
+        return _image_from_json(document[0])
+    if isinstance(document, dict):
+        if document.get("error"):
+            detail = document["error"]
+            detail = "; ".join(map(str, detail)) if isinstance(detail, list) else str(detail)
+            raise UpstreamError(f"The API answered 200 with an error: {detail[:300]}")
+        for key in _IMAGE_KEYS:
+            if document.get(key):
+                return _image_from_json(document[key])
+    raise UpstreamFormatError("The API answered JSON that holds no image.")
+
+
+def extract_image(body: bytes) -> bytes:
+    """The image bytes in an answer: raw bytes, JSON with base64, or base64 text."""
+    if sniff_image_format(body):
+        return body
+    stripped = body.lstrip()
+    if not stripped:
+        raise UpstreamFormatError("The API answered with an empty body instead of an image.")
+    if stripped[:1] == b"<":
+        raise UpstreamFormatError("The API answered with an HTML page instead of an image.")
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UpstreamFormatError("The API answered with data that is not an image.") from error
+    if stripped[:1] in (b"{", b"[", b'"'):
+        try:
+            document = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise UpstreamFormatError(
+                "The API answered malformed JSON instead of an image."
+            ) from error
+        return _image_from_json(document)
+    return _decode_base64_image(text)
+
+
+def _png_size_if_complete(data: bytes) -> tuple[int, int]:
+    """Walk the PNG chunks, checking each CRC, up to IEND at the very end; return the size."""
+    position = len(PNG_SIGNATURE)
+    width = height = 0
+    while position + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        end = position + 12 + length
+        if end > len(data):
+            break
+        chunk = data[position + 4 : end - 4]
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(chunk) != crc:
+            raise UpstreamFormatError(
+                "The API answered a corrupt PNG (a chunk fails its checksum)."
+            )
+        if kind == b"IHDR":
+            width, height = struct.unpack(">II", chunk[4:12])
+        if kind == b"IEND":
+            if end != len(data) or not width:
+                break
+            return width, height
+        position = end
+    raise UpstreamFormatError("The API answered a truncated PNG.")
+
+
+def to_png(image: bytes) -> PngImage:
+    """A checked PNG: PNG passes through untouched, other formats are re-encoded with Pillow.
+
+    CPU-bound for non-PNG input: call it from a worker thread.
+    """
+    source_format = sniff_image_format(image) or "unknown"
+    if source_format == "png":
+        width, height = _png_size_if_complete(image)
+        if width * height > MAX_PIXELS:
+            raise UpstreamFormatError(f"The API answered an image too large ({width}x{height}).")
+        return PngImage(image, width, height, "png")
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            if picture.width * picture.height > MAX_PIXELS:
+                raise UpstreamFormatError(
+                    f"The API answered an image too large ({picture.width}x{picture.height})."
+                )
+            picture.load()
+            if picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+                picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+            output = io.BytesIO()
+            picture.save(output, format="PNG")
+            return PngImage(output.getvalue(), picture.width, picture.height, source_format)
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as error:
+        raise UpstreamFormatError(
+            f"The API answered a {source_format} image that cannot be read (truncated or corrupt)."
+        ) from error

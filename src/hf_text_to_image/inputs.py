@@ -1,0 +1,162 @@
+"""The caller's two files: `json_description` (what to call) and `input_text` (the prompt)."""
+
+import json
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import InvalidInputError
+
+MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*/[\w.-]+$"
+
+
+class TargetSize(BaseModel):
+    """The older `target_size` form of the image size."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    width: Annotated[int, Field(ge=64, le=4096)]
+    height: Annotated[int, Field(ge=64, le=4096)]
+
+
+class TextToImageParameters(BaseModel):
+    """The API's `parameters`; the known ones are checked, unknown ones pass through as given."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    guidance_scale: float | None = Field(default=None, ge=0, le=100)
+    negative_prompt: str | None = Field(default=None, max_length=10_000)
+    num_inference_steps: int | None = Field(default=None, ge=1, le=1000)
+    width: int | None = Field(default=None, ge=64, le=4096)
+    height: int | None = Field(default=None, ge=64, le=4096)
+    scheduler: str | None = Field(default=None, min_length=1, max_length=200)
+    seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
+    target_size: TargetSize | None = None
+
+    @model_validator(mode="after")
+    def _fold_target_size(self) -> "TextToImageParameters":
+        """Today's API takes flat `width`/`height`; explicit ones win over `target_size`."""
+        if self.target_size is not None:
+            self.width = self.width or self.target_size.width
+            self.height = self.height or self.target_size.height
+            self.target_size = None
+        return self
+
+    def to_payload(self) -> dict[str, Any]:
+        """The parameters the caller set, as JSON-ready data."""
+        return self.model_dump(mode="json", exclude_none=True, exclude={"target_size"})
+
+
+class JsonDescription(BaseModel):
+    """The `json_description` file: which model to call, with which token and options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Hugging Face access token (`hf_...`); optional when the operator set HF_TOKEN.",
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="Full URL of the model, router route or Inference Endpoint to call.",
+    )
+    model: str | None = Field(
+        default=None,
+        pattern=MODEL_ID_PATTERN,
+        description="Model id such as `black-forest-labs/FLUX.1-schnell`, instead of `api_url`.",
+    )
+    parameters: TextToImageParameters = Field(default_factory=TextToImageParameters)
+    flat_parameters: bool = Field(
+        default=False,
+        description="Send `parameters` at the top level of the body (dedicated endpoints).",
+    )
+    use_cache: bool = Field(default=True, description="`false` sends `x-use-cache: false`.")
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_not_blank(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().strip():
+            raise ValueError("api_token is empty")
+        return token
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "JsonDescription":
+        if self.api_url and self.model:
+            raise ValueError("give either api_url or model, not both")
+        if not self.api_url and not self.model:
+            raise ValueError("give api_url (the model's URL) or model (an id such as org/name)")
+        return self
+
+
+def _describe_validation_error(error: ValidationError) -> str:
+    """One readable line per problem, without echoing the offending values (they may be secret)."""
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in detail["loc"])
+        message = detail["msg"].removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "; ".join(problems)
+
+
+def _refuse_constant(name: str) -> None:
+    raise InvalidInputError(f"json_description uses {name}, which is not valid JSON.")
+
+
+def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
+    """Validate the `json_description` file, or raise InvalidInputError saying what to fix."""
+    if len(raw) > max_bytes:
+        raise InvalidInputError(
+            f"json_description is {len(raw)} bytes; the limit is {max_bytes} bytes."
+        )
+    try:
+        document = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        raise InvalidInputError("json_description is not UTF-8 text.") from error
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(
+            f"json_description is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})."
+        ) from error
+    if not isinstance(document, dict):
+        raise InvalidInputError(
+            'json_description must be a JSON object such as {"api_token": "hf_...", '
+            '"api_url": "https://..."}.'
+        )
+    try:
+        return JsonDescription.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInputError(
+            f"json_description is invalid: {_describe_validation_error(error)}."
+        ) from error
+
+
+def parse_prompt(raw: bytes, *, max_length: int) -> str:
+    """Decode and trim the `input_text` file, or raise InvalidInputError saying what to fix."""
+    # Bound the work before decoding: UTF-8 takes at most 4 bytes a character.
+    if len(raw) > 4 * max_length + 16:
+        raise InvalidInputError(f"input_text is longer than the limit of {max_length} characters.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(
+            f"input_text is not UTF-8 text (invalid byte at position {error.start}); "
+            "save the prompt as UTF-8."
+        ) from error
+    if "\x00" in text:
+        raise InvalidInputError("input_text contains NUL bytes; send the prompt as plain text.")
+    prompt = text.strip()
+    if not prompt:
+        raise InvalidInputError("input_text is empty; write the prompt in it.")
+    if len(prompt) > max_length:
+        raise InvalidInputError(
+            f"input_text has {len(prompt)} characters; the limit is {max_length}."
+        )
+    return prompt

@@ -1,0 +1,44 @@
+"""The application factory."""
+
+import logging
+
+import httpx
+from fastapi import FastAPI
+
+from . import __doc__ as package_doc
+from .api import direct, system
+from .api.handlers import register_error_handlers
+from .config import Settings
+from .outbound import Resolver, resolve_with_system
+from .runtime import build_lifespan
+from .service import DESCRIPTION_MARKDOWN, NAME, SUMMARY
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("hf_text_to_image").setLevel(settings.log_level)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver = resolve_with_system,
+) -> FastAPI:
+    """Build the service; tests pass their own settings, transport and resolver."""
+    settings = settings or Settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title=NAME,
+        summary=SUMMARY or package_doc,
+        description=DESCRIPTION_MARKDOWN,
+        version="1.0.0",
+        lifespan=build_lifespan(settings, transport=transport, resolver=resolver),
+    )
+    app.include_router(system.router)
+    app.include_router(direct.router)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,93 @@
+"""What the service is (its description for engines and docs) and what it does with two files."""
+
+from .config import Settings
+from .engine.models import FieldDescription, ServiceDescription, Tag
+from .huggingface.client import GeneratedImage, HuggingFaceClient
+from .inputs import parse_json_description, parse_prompt
+
+NAME = "Hugging Face text-to-image"
+SLUG = "hugging-face-text-to-image"
+SUMMARY = "Generates a PNG image from a text prompt with a Hugging Face text-to-image model."
+DOCS_URL = "https://docs.swiss-ai-center.ch/reference/services/hugging-face-text-to-image/"
+INPUT_FIELDS = ("json_description", "input_text")
+OUTPUT_FIELD = "result"
+
+DESCRIPTION_EXAMPLE = '{"api_token": "hf_...", "api_url": "https://router.huggingface.co/hf-inference/models/stabilityai/stable-diffusion-3-medium-diffusers"}'
+PROMPT_EXAMPLE = "A majestic hummingbird, watercolor"
+
+DESCRIPTION_MARKDOWN = f"""
+This service sends a prompt to a Hugging Face text-to-image model and returns the image as a PNG.
+
+It takes two files:
+
+- `json_description` (JSON): which model to call and with which token;
+- `input_text` (plain text, UTF-8): the prompt.
+
+The image is always returned as a real PNG, whatever format the model answered in.
+
+### json_description
+
+| key | required | meaning |
+|---|---|---|
+| `api_token` | yes, unless the operator set a default token | your Hugging Face access token (`hf_...`) with the "Make calls to Inference Providers" permission |
+| `api_url` | `api_url` or `model` | the URL to call: a router URL, an Inference Endpoint; the retired `https://api-inference.huggingface.co/models/...` form is rewritten to the router |
+| `model` | `api_url` or `model` | a model id such as `stabilityai/stable-diffusion-3-medium-diffusers`, served by Hugging Face's own inference API |
+| `parameters` | no | `guidance_scale` (0-100), `negative_prompt`, `num_inference_steps` (1-1000), `width` and `height` (64-4096), `scheduler`, `seed`; the older `target_size: {{"width", "height"}}` is accepted; other keys are passed through |
+| `flat_parameters` | no | `true` sends the parameters beside `inputs` instead of under `parameters`, for endpoints that expect them there |
+| `use_cache` | no | `false` asks the API not to answer from its cache |
+
+Example:
+
+```json
+{DESCRIPTION_EXAMPLE}
+```
+
+With parameters, for a dedicated endpoint that takes them flat:
+
+```json
+{{"api_token": "hf_...", "api_url": "https://xyz.us-east-1.aws.endpoints.huggingface.cloud",
+ "flat_parameters": true,
+ "parameters": {{"negative_prompt": "blurry", "width": 512, "height": 512, "guidance_scale": 7.5,
+                "inference_steps": 25}}}}
+```
+
+### input_text
+
+```
+{PROMPT_EXAMPLE}
+```
+
+Errors say what to fix: a wrong token (401), a token without permission or a gated model (403),
+credits used up (402), a model that is no longer served (404/410), bad parameters (400/422).
+""".strip()
+
+
+def describe_service(settings: Settings) -> ServiceDescription:
+    """The description an engine registers, pointing at this instance's public URL."""
+    return ServiceDescription(
+        name=NAME,
+        slug=SLUG,
+        url=settings.service_url_string,
+        summary=SUMMARY,
+        description=DESCRIPTION_MARKDOWN,
+        data_in_fields=[
+            FieldDescription(name="json_description", type=["application/json"]),
+            FieldDescription(name="input_text", type=["text/plain"]),
+        ],
+        data_out_fields=[FieldDescription(name=OUTPUT_FIELD, type=["image/png"])],
+        tags=[
+            Tag(name="Natural Language Processing", acronym="NLP"),
+            Tag(name="Image Generation", acronym="IG"),
+        ],
+        has_ai=True,
+        docs_url=DOCS_URL,
+    )
+
+
+async def generate_from_files(
+    raw_description: bytes, raw_prompt: bytes, hf: HuggingFaceClient, settings: Settings
+) -> GeneratedImage:
+    """The service's whole job: the two input files in, a checked PNG out."""
+    description = parse_json_description(raw_description, max_bytes=settings.max_description_bytes)
+    prompt = parse_prompt(raw_prompt, max_length=settings.max_prompt_length)
+    return await hf.generate(description, prompt)
