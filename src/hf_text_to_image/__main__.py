@@ -8,5 +8,8 @@ from .main import create_app
 if __name__ == "__main__":
     settings = Settings()
     uvicorn.run(
-        create_app(settings), host="0.0.0.0", port=settings.service_port, proxy_headers=True
-    )  # noqa: S104
+        create_app(settings),
+        host="0.0.0.0",  # noqa: S104 - a container serves on all interfaces
+        port=settings.service_port,
+        proxy_headers=True,
+    )

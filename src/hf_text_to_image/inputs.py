@@ -1,6 +1,7 @@
 """The caller's two files: `json_description` (what to call) and `input_text` (the prompt)."""
 
 import json
+import math
 from typing import Annotated, Any
 
 from pydantic import (
@@ -50,6 +51,15 @@ class TextToImageParameters(BaseModel):
             self.target_size = None
         return self
 
+    @model_validator(mode="after")
+    def _serializable(self) -> "TextToImageParameters":
+        """Refuse here what could not be sent later (pydantic stops at values nested deeply)."""
+        try:
+            self.to_payload()
+        except ValueError as error:
+            raise ValueError("parameters are nested too deeply to send") from error
+        return self
+
     def to_payload(self) -> dict[str, Any]:
         """The parameters the caller set, as JSON-ready data."""
         return self.model_dump(mode="json", exclude_none=True, exclude={"target_size"})
@@ -83,8 +93,14 @@ class JsonDescription(BaseModel):
     @field_validator("api_token")
     @classmethod
     def _token_not_blank(cls, token: SecretStr | None) -> SecretStr | None:
-        if token is not None and not token.get_secret_value().strip():
+        if token is None:
+            return None
+        value = token.get_secret_value().strip()
+        if not value:
             raise ValueError("api_token is empty")
+        # It goes into an HTTP header: anything else fails there, far from its cause.
+        if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
+            raise ValueError("api_token must be a single word of printable ASCII characters")
         return token
 
     @model_validator(mode="after")
@@ -110,6 +126,14 @@ def _refuse_constant(name: str) -> None:
     raise InvalidInputError(f"json_description uses {name}, which is not valid JSON.")
 
 
+def _parse_finite_float(text: str) -> float:
+    """A JSON number as a float, refusing ones too large to represent (`1e999` is not inf)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidInputError(f"json_description has a number too large to use ({text[:20]}).")
+    return value
+
+
 def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
     """Validate the `json_description` file, or raise InvalidInputError saying what to fix."""
     if len(raw) > max_bytes:
@@ -117,7 +141,11 @@ def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
             f"json_description is {len(raw)} bytes; the limit is {max_bytes} bytes."
         )
     try:
-        document = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+        document = json.loads(
+            raw.decode("utf-8-sig"),
+            parse_constant=_refuse_constant,
+            parse_float=_parse_finite_float,
+        )
     except UnicodeDecodeError as error:
         raise InvalidInputError("json_description is not UTF-8 text.") from error
     except json.JSONDecodeError as error:
@@ -125,6 +153,10 @@ def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
             f"json_description is not valid JSON ({error.msg} at line {error.lineno}, "
             f"column {error.colno})."
         ) from error
+    except RecursionError as error:
+        raise InvalidInputError("json_description is nested too deeply.") from error
+    except ValueError as error:  # an integer of thousands of digits, for one
+        raise InvalidInputError("json_description has a number too large to use.") from error
     if not isinstance(document, dict):
         raise InvalidInputError(
             'json_description must be a JSON object such as {"api_token": "hf_...", '

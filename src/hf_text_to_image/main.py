@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from . import __doc__ as package_doc
-from .api import direct, system
+from .api import direct, system, tasks
 from .api.handlers import register_error_handlers
 from .config import Settings
 from .outbound import Resolver, resolve_with_system
@@ -39,6 +39,7 @@ def create_app(
         lifespan=build_lifespan(settings, transport=transport, resolver=resolver),
     )
     app.include_router(system.router)
+    app.include_router(tasks.router)
     app.include_router(direct.router)
     register_error_handlers(app)
     return app

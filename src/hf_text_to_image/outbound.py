@@ -99,9 +99,7 @@ class OutboundGuard:
         try:
             addresses = await self._resolve(url.host, url.port or 443)
         except OSError as error:
-            raise UpstreamError(
-                f"{field}: the host {url.host} could not be resolved."
-            ) from error
+            raise UpstreamError(f"{field}: the host {url.host} could not be resolved.") from error
         for text in addresses:
             address = ipaddress.ip_address(text.split("%")[0])
             if not self._policy.admits_address(address):

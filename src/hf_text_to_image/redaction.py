@@ -12,8 +12,9 @@ REDACTED = "***"
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Return `text` with every known secret, Hugging Face token and bearer credential masked."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
+    # Longest first, so a secret that contains another is masked whole.
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        if len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     text = _HF_TOKEN_PATTERN.sub(REDACTED, text)
     return _BEARER_PATTERN.sub(rf"\g<1>{REDACTED}", text)

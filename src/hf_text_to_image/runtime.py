@@ -1,5 +1,6 @@
 """Everything the process owns while it runs, created and closed by the lifespan."""
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -9,8 +10,17 @@ from fastapi import FastAPI
 
 from .capacity import Capacity
 from .config import Settings
+from .engine.registration import Registrations
 from .huggingface.client import HuggingFaceClient
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
+from .service import describe_service
+from .storage.s3 import S3ClientPool
+from .tasks.board import TaskBoard
+from .tasks.pipeline import TaskPipeline
+from .tasks.reporting import Reporter
+from .tasks.worker import WorkerPool
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -19,6 +29,9 @@ class Runtime:
     http: httpx.AsyncClient
     hf: HuggingFaceClient
     direct_capacity: Capacity
+    board: TaskBoard
+    workers: WorkerPool
+    registrations: Registrations
 
 
 def build_http_client(
@@ -43,15 +56,41 @@ def build_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         async with build_http_client(settings, transport) as http:
             guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)
+            hf = HuggingFaceClient(http, settings, guard)
+            board = TaskBoard(settings.max_tasks, settings.task_retention_seconds)
+            s3_clients = S3ClientPool(timeout=settings.engine_request_timeout)
+            reporter = Reporter(
+                http, timeout=settings.engine_request_timeout, budget=settings.callback_retry_budget
+            )
+            pipeline = TaskPipeline(
+                settings=settings,
+                http=http,
+                hf=hf,
+                s3_clients=s3_clients,
+                board=board,
+                reporter=reporter,
+            )
             runtime = Runtime(
                 settings=settings,
                 http=http,
-                hf=HuggingFaceClient(http, settings, guard),
+                hf=hf,
                 direct_capacity=Capacity(
                     settings.max_direct_requests,
-                    busy_message="The service is generating as many images as it allows; try again shortly.",
+                    busy_message="The service is generating as many images as it allows; "
+                    "try again shortly.",
                 ),
+                board=board,
+                workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks),
+                registrations=Registrations(http, describe_service(settings), settings),
             )
-            yield {"runtime": runtime}
+            runtime.workers.start()
+            runtime.registrations.start()
+            try:
+                yield {"runtime": runtime}
+            finally:
+                logger.info("shutting down")
+                await runtime.workers.stop(settings.shutdown_grace_seconds)
+                await runtime.registrations.stop()
+                await s3_clients.close()
 
     return lifespan

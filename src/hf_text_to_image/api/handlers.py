@@ -3,6 +3,7 @@
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ..errors import ServiceBusyError, ServiceError
@@ -19,5 +20,16 @@ async def service_error_handler(request: Request, error: Exception) -> JSONRespo
     return JSONResponse({"detail": error.message}, status_code=error.http_status, headers=headers)
 
 
+async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, minus the offending values: they can hold S3 secrets or tokens."""
+    assert isinstance(error, RequestValidationError)
+    details = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": details}, status_code=422)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

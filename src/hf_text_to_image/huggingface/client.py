@@ -252,8 +252,11 @@ class HuggingFaceClient:
 
     @staticmethod
     def _redirect_error(answer: UpstreamAnswer) -> UpstreamError:
-        location = httpx.URL(answer.headers.get("location", ""))
-        where = f" to {location.host}" if location.host else ""
+        try:
+            host = httpx.URL(answer.headers.get("location", "")).host
+        except httpx.InvalidURL:  # a malformed Location says nothing useful
+            host = ""
+        where = f" to {host}" if host else ""
         return UpstreamError(
             f"The API answered with a redirect{where} ({answer.status}); redirects are not "
             "followed: put the final URL in api_url.",

@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UpstreamError, UpstreamFormatError
+from ..redaction import redact
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
@@ -77,7 +78,7 @@ def _image_from_json(document: Any) -> bytes:
         if document.get("error"):
             detail = document["error"]
             detail = "; ".join(map(str, detail)) if isinstance(detail, list) else str(detail)
-            raise UpstreamError(f"The API answered 200 with an error: {detail[:300]}")
+            raise UpstreamError(f"The API answered 200 with an error: {redact(detail)[:300]}")
         for key in _IMAGE_KEYS:
             if document.get(key):
                 return _image_from_json(document[key])

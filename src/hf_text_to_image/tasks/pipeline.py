@@ -1,0 +1,121 @@
+"""One task from start to end: fetch inputs, generate, store the PNG, report once."""
+
+import asyncio
+import logging
+
+import httpx
+
+from ..config import Settings
+from ..engine.models import ServiceTask, TaskStatus, TaskUpdate
+from ..errors import InvalidInputError, ServiceError
+from ..huggingface.client import HuggingFaceClient
+from ..service import INPUT_FIELDS, generate_from_files
+from ..storage.base import TaskStorage
+from ..storage.engine_http import EngineHttpStorage
+from ..storage.s3 import S3ClientPool
+from .board import TaskBoard
+from .reporting import Reporter
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_MESSAGE = "The service is shutting down and could not run this task; submit it again."
+# Reports sent while shutting down get a short budget: the pod's grace period is running.
+SHUTDOWN_REPORT_BUDGET = 10.0
+INTERNAL_ERROR_MESSAGE = "The service failed unexpectedly on this task; submit it again."
+
+
+def input_keys(service_task: ServiceTask) -> tuple[str, str]:
+    """The keys of `json_description` and `input_text`, by position (never by extension)."""
+    keys = service_task.task.data_in
+    if len(keys) != len(INPUT_FIELDS):
+        raise InvalidInputError(
+            f"The task has {len(keys)} input file(s); this service takes exactly "
+            f"{len(INPUT_FIELDS)}: {' and '.join(INPUT_FIELDS)}."
+        )
+    return keys[0], keys[1]
+
+
+class TaskPipeline:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        hf: HuggingFaceClient,
+        s3_clients: S3ClientPool,
+        board: TaskBoard,
+        reporter: Reporter,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._hf = hf
+        self._s3_clients = s3_clients
+        self._board = board
+        self._reporter = reporter
+
+    async def storage_for(self, service_task: ServiceTask) -> TaskStorage:
+        if service_task.storage_url:
+            return EngineHttpStorage(
+                self._http,
+                service_task.storage_url,
+                timeout=self._settings.engine_request_timeout,
+                max_bytes=self._settings.max_description_bytes
+                + 4 * self._settings.max_prompt_length
+                + 16,
+            )
+        assert service_task.s3 is not None
+        return await self._s3_clients.storage_for(service_task.s3)
+
+    async def run(self, service_task: ServiceTask) -> None:
+        """Process the task and deliver its final report; never raises but CancelledError."""
+        task_id = service_task.task.id
+        try:
+            update = await self._produce(service_task)
+        except asyncio.CancelledError:
+            shutdown_report = self.finish(
+                service_task, error_update(SHUTDOWN_MESSAGE), budget=SHUTDOWN_REPORT_BUDGET
+            )
+            await asyncio.shield(shutdown_report)
+            raise
+        except Exception:
+            logger.exception("task %s: unexpected failure", task_id)
+            update = error_update(INTERNAL_ERROR_MESSAGE)
+        await self.finish(service_task, update)
+
+    async def _produce(self, service_task: ServiceTask) -> TaskUpdate:
+        task_id = service_task.task.id
+        try:
+            description_key, prompt_key = input_keys(service_task)
+            storage = await self.storage_for(service_task)
+            self._board.set_status(task_id, TaskStatus.FETCHING)
+            logger.info("task %s: fetching inputs", task_id)
+            raw_description, raw_prompt = await asyncio.gather(
+                storage.get(description_key), storage.get(prompt_key)
+            )
+            self._board.set_status(task_id, TaskStatus.PROCESSING)
+            logger.info("task %s: generating", task_id)
+            image = await generate_from_files(raw_description, raw_prompt, self._hf, self._settings)
+            self._board.set_status(task_id, TaskStatus.SAVING)
+            logger.info(
+                "task %s: storing the %dx%d PNG", task_id, image.png.width, image.png.height
+            )
+            key = await storage.put(image.png.data, filename="result.png", content_type="image/png")
+        except ServiceError as error:
+            logger.info("task %s: failed: %s", task_id, error.message)
+            return error_update(error.message)
+        return TaskUpdate(status=TaskStatus.FINISHED, data_out=[key])
+
+    async def finish(
+        self, service_task: ServiceTask, update: TaskUpdate, *, budget: float | None = None
+    ) -> None:
+        """Record the final status, send the one report, then free the task's place."""
+        task_id = service_task.task.id
+        self._board.set_status(task_id, update.status)
+        try:
+            await self._reporter.report(task_id, service_task.callback_url, update, budget=budget)
+        finally:
+            self._board.release(task_id)
+
+
+def error_update(message: str) -> TaskUpdate:
+    return TaskUpdate(status=TaskStatus.ERROR, data_out=[], error_message=message)

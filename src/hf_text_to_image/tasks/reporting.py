@@ -1,0 +1,88 @@
+"""Delivering a task's one final report to the engine, with bounded retries."""
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+
+from ..engine.models import TaskUpdate
+
+logger = logging.getLogger(__name__)
+
+MAX_REPORT_BACKOFF = 15.0
+
+
+def report_backoff(attempt: int, jitter: float) -> float:
+    """0.5 s, 1 s, 2 s ... up to 15 s, scaled by a jitter fraction in [0, 1)."""
+    return min(MAX_REPORT_BACKOFF, 0.5 * 2 ** (attempt - 1)) * (0.5 + jitter / 2)
+
+
+def is_retryable_answer(status: int) -> bool:
+    return status >= 500 or status in (408, 429)
+
+
+class Reporter:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        timeout: float,
+        budget: float,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = http
+        self._timeout = timeout
+        self.budget = budget
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+
+    async def report(
+        self, task_id: str, callback_url: str, update: TaskUpdate, *, budget: float | None = None
+    ) -> bool:
+        """PATCH the update until the engine takes it or the budget runs out; never raises."""
+        deadline = self._clock() + (self.budget if budget is None else budget)
+        body = update.model_dump(mode="json")
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._send_once(callback_url, body)
+            if outcome is None:
+                logger.info(
+                    "task %s: reported %s (attempt %d)", task_id, update.status.value, attempt
+                )
+                return True
+            retryable, reason = outcome
+            delay = report_backoff(attempt, self._jitter())
+            if not retryable or self._clock() + delay > deadline:
+                logger.error(
+                    "task %s: the %s report was not delivered after %d attempt(s): %s",
+                    task_id,
+                    update.status.value,
+                    attempt,
+                    reason,
+                )
+                return False
+            logger.warning(
+                "task %s: report attempt %d failed (%s); retrying", task_id, attempt, reason
+            )
+            await self._sleep(delay)
+
+    async def _send_once(
+        self, callback_url: str, body: dict[str, object]
+    ) -> tuple[bool, str] | None:
+        """None when delivered, else (worth retrying, why not)."""
+        try:
+            response = await self._http.patch(callback_url, json=body, timeout=self._timeout)
+        except httpx.HTTPError as error:
+            return True, type(error).__name__
+        if response.is_success:
+            return None
+        return is_retryable_answer(
+            response.status_code
+        ), f"the engine answered {response.status_code}"

@@ -1,0 +1,62 @@
+"""Serving an ASGI app with a real uvicorn server on a loopback port, in a thread."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.01) -> Any:
+    """Poll `condition` until it is truthy; fail the test if it is not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def bind_loopback() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class UvicornThread:
+    """A uvicorn server on an already bound loopback socket; `url` is known before start."""
+
+    def __init__(self, app: Any, sock: socket.socket | None = None) -> None:
+        self.socket = sock or bind_loopback()
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=30
+        )
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> "UvicornThread":
+        self._thread.start()
+        wait_for(lambda: self.server.started or not self._thread.is_alive(), timeout=20)
+        if not self.server.started:
+            raise RuntimeError("the server did not start")
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=60)
+        self.socket.close()
+
+    def __enter__(self) -> "UvicornThread":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
