@@ -77,8 +77,8 @@ class HuggingFaceStandIn:
             try:
                 answer = self._next_answer()
                 await asyncio.sleep(answer.delay or self.delay)
-                while not self.gate.is_set():
-                    await asyncio.sleep(0.01)
+                if not self.gate.is_set():
+                    await asyncio.to_thread(self.gate.wait, 60)
                 if answer.json_body is not None:
                     return JSONResponse(answer.json_body, answer.status, headers=answer.headers)
                 if answer.status != 200:
