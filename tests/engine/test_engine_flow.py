@@ -168,12 +168,13 @@ def test_s3_task_finishes_with_png_in_bucket(start_service: Start, engine: Engin
             aws_access_key_id="minio",
             aws_secret_access_key="minio123",
         )
+        bucket = f"engine-{uuid.uuid4()}"  # moto's state is shared by the whole process
         s3.create_bucket(
-            Bucket="engine", CreateBucketConfiguration={"LocationConstraint": "eu-central-2"}
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-2"}
         )
         keys = [f"{uuid.uuid4()}.json", f"{uuid.uuid4()}.txt"]
-        s3.put_object(Bucket="engine", Key=keys[0], Body=description())
-        s3.put_object(Bucket="engine", Key=keys[1], Body=PROMPT.encode())
+        s3.put_object(Bucket=bucket, Key=keys[0], Body=description())
+        s3.put_object(Bucket=bucket, Key=keys[1], Body=PROMPT.encode())
         service = start_service()
         task_id = str(uuid.uuid4())
         body = {
@@ -181,7 +182,7 @@ def test_s3_task_finishes_with_png_in_bucket(start_service: Start, engine: Engin
             "s3_secret_access_key": "minio123",
             "s3_region": "eu-central-2",
             "s3_host": s3_host,
-            "s3_bucket": "engine",
+            "s3_bucket": bucket,
             "task": {
                 "id": task_id,
                 "data_in": keys,
@@ -198,7 +199,7 @@ def test_s3_task_finishes_with_png_in_bucket(start_service: Start, engine: Engin
         report = wait_for_report(engine, task_id)
         assert report["status"] == "finished", report
         [key] = report["data_out"]
-        stored = s3.get_object(Bucket="engine", Key=key)["Body"].read()
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert decode_png(stored).size == (64, 64)
     finally:
         moto.stop()

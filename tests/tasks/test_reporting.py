@@ -1,0 +1,78 @@
+import httpx
+import pytest
+import respx
+
+from hf_text_to_image.engine.models import TaskStatus, TaskUpdate
+from hf_text_to_image.tasks.reporting import Reporter, report_backoff
+
+CALLBACK = "http://engine.test/tasks/1"
+UPDATE = TaskUpdate(status=TaskStatus.ERROR, error_message="bad token")
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_reporter(http: httpx.AsyncClient, time: FakeTime, budget: float = 120) -> Reporter:
+    return Reporter(
+        http, timeout=5, budget=budget, sleep=time.sleep, clock=time.clock, jitter=lambda: 0.5
+    )
+
+
+def test_report_backoff_grows_and_is_capped() -> None:
+    assert [report_backoff(n, 1.0) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+    assert report_backoff(20, 1.0) == 15.0
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_report_sends_list_data_out_on_error() -> None:
+    route = respx.patch(CALLBACK).respond(200)
+    async with httpx.AsyncClient() as http:
+        assert await make_reporter(http, FakeTime()).report("1", CALLBACK, UPDATE)
+    assert route.calls.last.request.content == (
+        b'{"status":"error","data_out":[],"error_message":"bad token"}'
+    )
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_report_retries_5xx_and_connection_errors_then_delivers() -> None:
+    route = respx.patch(CALLBACK).mock(
+        side_effect=[httpx.Response(503), httpx.ConnectError("down"), httpx.Response(200)]
+    )
+    time = FakeTime()
+    async with httpx.AsyncClient() as http:
+        assert await make_reporter(http, time).report("1", CALLBACK, UPDATE)
+    assert route.call_count == 3
+    assert len(time.sleeps) == 2
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_report_does_not_retry_a_4xx() -> None:
+    route = respx.patch(CALLBACK).respond(422)
+    async with httpx.AsyncClient() as http:
+        assert not await make_reporter(http, FakeTime()).report("1", CALLBACK, UPDATE)
+    assert route.call_count == 1
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_report_gives_up_when_the_budget_is_spent(caplog: pytest.LogCaptureFixture) -> None:
+    route = respx.patch(CALLBACK).respond(500)
+    time = FakeTime()
+    async with httpx.AsyncClient() as http:
+        assert not await make_reporter(http, time, budget=10).report("1", CALLBACK, UPDATE)
+    assert time.now <= 10
+    assert route.call_count == len(time.sleeps) + 1
+    assert "was not delivered" in caplog.text
