@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     service_port: int = Field(default=9090, ge=1, le=65535)
     environment: Literal["development", "production", "test"] = "development"
     log_level: Literal["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     max_tasks: int = Field(default=50, ge=1)
     engine_announce_retries: int = Field(default=5, ge=1)
     engine_announce_retry_delay: float = Field(default=3.0, ge=0)

@@ -1,7 +1,5 @@
 """The application factory."""
 
-import logging
-
 import httpx
 from fastapi import FastAPI
 
@@ -9,17 +7,10 @@ from . import __doc__ as package_doc
 from .api import direct, system, tasks
 from .api.handlers import register_error_handlers
 from .config import Settings
+from .logs import configure_logging
 from .outbound import Resolver, resolve_with_system
 from .runtime import build_lifespan
 from .service import DESCRIPTION_MARKDOWN, NAME, SUMMARY
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("hf_text_to_image").setLevel(settings.log_level)
 
 
 def create_app(
@@ -30,7 +21,7 @@ def create_app(
 ) -> FastAPI:
     """Build the service; tests pass their own settings, transport and resolver."""
     settings = settings or Settings()
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
         title=NAME,
         summary=SUMMARY or package_doc,

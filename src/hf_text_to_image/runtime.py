@@ -12,6 +12,7 @@ from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
 from .huggingface.client import HuggingFaceClient
+from .metrics import Metrics
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
 from .service import describe_service
 from .storage.s3 import S3ClientPool
@@ -32,6 +33,7 @@ class Runtime:
     board: TaskBoard
     workers: WorkerPool
     registrations: Registrations
+    metrics: Metrics
 
 
 def build_http_client(
@@ -55,8 +57,9 @@ def build_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         async with build_http_client(settings, transport) as http:
+            metrics = Metrics()
             guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)
-            hf = HuggingFaceClient(http, settings, guard)
+            hf = HuggingFaceClient(http, settings, guard, metrics=metrics)
             board = TaskBoard(settings.max_tasks, settings.task_retention_seconds)
             s3_clients = S3ClientPool(timeout=settings.engine_request_timeout)
             reporter = Reporter(
@@ -69,6 +72,7 @@ def build_lifespan(
                 s3_clients=s3_clients,
                 board=board,
                 reporter=reporter,
+                metrics=metrics,
             )
             runtime = Runtime(
                 settings=settings,
@@ -82,6 +86,10 @@ def build_lifespan(
                 board=board,
                 workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks),
                 registrations=Registrations(http, describe_service(settings), settings),
+                metrics=metrics,
+            )
+            metrics.watch(
+                queued=lambda: board.queued_count, in_flight=lambda: runtime.workers.running
             )
             runtime.workers.start()
             runtime.registrations.start()

@@ -393,3 +393,35 @@ def test_service_serves_without_engine(
         assert httpx.get(f"{service.url}/status").status_code == 200
         assert httpx.get(f"{service.url}/docs").status_code == 200
         wait_for(lambda: "could not announce" in caplog.text)
+
+
+def test_metrics_count_tasks_phases_and_upstream_calls(
+    start_service: Start, engine: EngineStandIn, hf: HuggingFaceStandIn
+) -> None:
+    service = start_service(max_tasks=1)
+    hf.gate.clear()
+    task = service_task(engine)
+    httpx.post(f"{service.url}/compute", json=task)
+    assert httpx.post(f"{service.url}/compute", json=service_task(engine)).status_code == 503
+    wait_for(lambda: "tasks_in_flight 1.0" in httpx.get(f"{service.url}/metrics").text)
+    hf.gate.set()
+    wait_for_report(engine, task["task"]["id"])
+    text = wait_for(
+        lambda: (
+            (page := httpx.get(f"{service.url}/metrics").text) and 'phase="report"' in page and page
+        )
+    )
+    for line in (
+        "tasks_accepted_total 1.0",
+        'tasks_rejected_total{reason="full"} 1.0',
+        'tasks_finished_total{status="finished"} 1.0',
+        'upstream_requests_total{status_code="200"} 1.0',
+        'task_phase_seconds_count{phase="fetch"} 1.0',
+        'task_phase_seconds_count{phase="generate"} 1.0',
+        'task_phase_seconds_count{phase="store"} 1.0',
+        "upstream_request_seconds_count 1.0",
+        "tasks_queued 0.0",
+        "tasks_in_flight 0.0",
+    ):
+        assert line in text
+    assert TOKEN not in text

@@ -1,9 +1,10 @@
 """The engine-facing endpoints: liveness, task intake and task status."""
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ..engine.models import ServiceTask, TaskStatusAnswer
+from ..errors import ServiceBusyError
 from .deps import RuntimeDep
 
 router = APIRouter(tags=["Engine"])
@@ -26,7 +27,14 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
 )
 async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, str]:
     """Queue the task and answer at once; its result goes to `callback_url`."""
-    runtime.board.submit(service_task)
+    try:
+        accepted = runtime.board.submit(service_task)
+    except ServiceBusyError:
+        reason = "full" if runtime.board.accepting else "shutting_down"
+        runtime.metrics.tasks_rejected.labels(reason).inc()
+        raise
+    if accepted:
+        runtime.metrics.tasks_accepted.inc()
     return {"id": service_task.task.id, "status": "accepted"}
 
 
@@ -41,3 +49,10 @@ async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
     if status is None:
         raise HTTPException(404, detail=f"Task {task_id} is not known to this service.")
     return TaskStatusAnswer(status=status)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(runtime: RuntimeDep) -> Response:
+    return Response(
+        runtime.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

@@ -15,6 +15,7 @@ import httpx
 from ..config import Settings
 from ..errors import UpstreamError, UpstreamFormatError, UpstreamTimeoutError
 from ..inputs import JsonDescription
+from ..metrics import Metrics
 from ..outbound import OutboundGuard
 from ..redaction import redact
 from .decoding import PngImage, extract_image, sniff_image_format, to_png
@@ -97,8 +98,10 @@ class HuggingFaceClient:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics or Metrics()
         self._settings = settings
         self._guard = guard
         self._sleep = sleep
@@ -221,11 +224,21 @@ class HuggingFaceClient:
         headers = request.headers
         if wait_for_model:
             headers = {**headers, "x-wait-for-model": "true"}
-        async with self._http.stream(
-            "POST", request.target.url, content=request.body, headers=headers, timeout=self._timeout
-        ) as response:
-            body = await self._read_capped(response)
-            return UpstreamAnswer(response.status_code, response.headers, body)
+        started = time.perf_counter()
+        status_code = None
+        try:
+            async with self._http.stream(
+                "POST",
+                request.target.url,
+                content=request.body,
+                headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                status_code = response.status_code
+                body = await self._read_capped(response)
+                return UpstreamAnswer(response.status_code, response.headers, body)
+        finally:
+            self._metrics.upstream_call(status_code, time.perf_counter() - started)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """The body, refused once it grows past the cap (error bodies are merely cut short)."""

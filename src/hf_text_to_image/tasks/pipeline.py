@@ -9,6 +9,7 @@ from ..config import Settings
 from ..engine.models import ServiceTask, TaskStatus, TaskUpdate
 from ..errors import InvalidInputError, ServiceError
 from ..huggingface.client import HuggingFaceClient
+from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
 from ..storage.base import TaskStorage
 from ..storage.engine_http import EngineHttpStorage
@@ -45,7 +46,9 @@ class TaskPipeline:
         s3_clients: S3ClientPool,
         board: TaskBoard,
         reporter: Reporter,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._http = http
         self._hf = hf
@@ -89,17 +92,24 @@ class TaskPipeline:
             storage = await self.storage_for(service_task)
             self._board.set_status(task_id, TaskStatus.FETCHING)
             logger.info("task %s: fetching inputs", task_id)
-            raw_description, raw_prompt = await asyncio.gather(
-                storage.get(description_key), storage.get(prompt_key)
-            )
+            with self._metrics.phase("fetch"):
+                raw_description, raw_prompt = await asyncio.gather(
+                    storage.get(description_key), storage.get(prompt_key)
+                )
             self._board.set_status(task_id, TaskStatus.PROCESSING)
             logger.info("task %s: generating", task_id)
-            image = await generate_from_files(raw_description, raw_prompt, self._hf, self._settings)
+            with self._metrics.phase("generate"):
+                image = await generate_from_files(
+                    raw_description, raw_prompt, self._hf, self._settings
+                )
             self._board.set_status(task_id, TaskStatus.SAVING)
             logger.info(
                 "task %s: storing the %dx%d PNG", task_id, image.png.width, image.png.height
             )
-            key = await storage.put(image.png.data, filename="result.png", content_type="image/png")
+            with self._metrics.phase("store"):
+                key = await storage.put(
+                    image.png.data, filename="result.png", content_type="image/png"
+                )
         except ServiceError as error:
             logger.info("task %s: failed: %s", task_id, error.message)
             return error_update(error.message)
@@ -112,9 +122,13 @@ class TaskPipeline:
         task_id = service_task.task.id
         self._board.set_status(task_id, update.status)
         try:
-            await self._reporter.report(task_id, service_task.callback_url, update, budget=budget)
+            with self._metrics.phase("report"):
+                await self._reporter.report(
+                    task_id, service_task.callback_url, update, budget=budget
+                )
         finally:
             self._board.release(task_id)
+            self._metrics.tasks_finished.labels(update.status.value).inc()
 
 
 def error_update(message: str) -> TaskUpdate:
