@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     callback_retry_budget: float = Field(default=120.0, ge=0)
     engine_request_timeout: float = Field(default=15.0, gt=0)
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = any.
+    trusted_engine_origins: list[str] = Field(default_factory=list)
 
     @property
     def engine_url_strings(self) -> list[str]:

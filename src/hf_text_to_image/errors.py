@@ -8,7 +8,8 @@ ServiceError                      base; `message` is user-facing, `http_status` 
 │   ├── ModelLoadingError         the model was still loading after every retry (503)
 │   └── UpstreamTimeoutError      it did not answer in time (504)
 ├── StorageError                  task files could not be read or written (502)
-└── ServiceBusyError              the service is at capacity or shutting down (503)
+├── ServiceBusyError              the service is at capacity or shutting down (503)
+└── UntrustedEngineError          a task names URLs outside TRUSTED_ENGINE_ORIGINS (403)
 """
 
 
@@ -56,3 +57,7 @@ class StorageError(ServiceError):
 
 class ServiceBusyError(ServiceError):
     http_status = 503
+
+
+class UntrustedEngineError(ServiceError):
+    http_status = 403

@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request, UploadFile
-from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
+
+from .responses import StandInResponse
 
 TASK_STATUSES = {
     "pending",
@@ -51,6 +52,7 @@ class EngineStandIn:
     storage: dict[str, bytes] = field(default_factory=dict)
     callback_failures: int = 0
     refuse_uploads: bool = False
+    storage_get_status: int = 200
     public_url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,12 +136,14 @@ class EngineStandIn:
                 return self.tasks[task_id]
 
         @app.get("/storage/{key}")
-        async def storage_get(key: str) -> Response:
+        async def storage_get(key: str) -> StandInResponse:
             with self.lock:
                 if key not in self.storage:
                     raise HTTPException(404, "Object not found")
                 data = self.storage[key]
-            response = Response(data)
+            if self.storage_get_status != 200:
+                raise HTTPException(self.storage_get_status, "storage failure")
+            response = StandInResponse(data)
             del response.headers["content-type"]
             return response
 

@@ -9,12 +9,16 @@ import asyncio
 import base64
 import io
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response, StreamingResponse
 from PIL import Image
+
+from .responses import StandInJSONResponse as JSONResponse
+from .responses import StandInResponse
 
 
 def render_image(image_format: str = "PNG", size: tuple[int, int] = (64, 64)) -> bytes:
@@ -26,6 +30,19 @@ def render_image(image_format: str = "PNG", size: tuple[int, int] = (64, 64)) ->
     return output.getvalue()
 
 
+class ConnectionDropped(Exception):
+    """Raised mid-body so that uvicorn drops the connection, as a crashed upstream would."""
+
+
+def cut_short(content: bytes, cut_after: int, media_type: str) -> StreamingResponse:
+    async def first_bytes_then_drop() -> AsyncIterator[bytes]:
+        yield content[:cut_after]
+        raise ConnectionDropped
+
+    headers = {"content-length": str(len(content))}
+    return StreamingResponse(first_bytes_then_drop(), headers=headers, media_type=media_type)
+
+
 @dataclass
 class Answer:
     status: int = 200
@@ -34,6 +51,8 @@ class Answer:
     json_body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Send only this many bytes of a body announced whole, then drop the connection.
+    cut_after: int | None = None
 
 
 @dataclass
@@ -87,7 +106,9 @@ class HuggingFaceStandIn:
                     answer.body if answer.body is not None else render_image(answer.image_format)
                 )
                 media_type = f"image/{answer.image_format.lower()}"
-                return Response(content, 200, headers=answer.headers, media_type=media_type)
+                if answer.cut_after is not None:
+                    return cut_short(content, answer.cut_after, media_type)
+                return StandInResponse(content, 200, headers=answer.headers, media_type=media_type)
             finally:
                 with self._lock:
                     self.in_flight -= 1

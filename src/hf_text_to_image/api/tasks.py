@@ -4,7 +4,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
 from ..engine.models import ServiceTask, TaskStatusAnswer
-from ..errors import ServiceBusyError
+from ..engine.trust import untrusted_fields
+from ..errors import ServiceBusyError, UntrustedEngineError
 from .deps import RuntimeDep
 
 router = APIRouter(tags=["Engine"])
@@ -23,10 +24,20 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
 @router.post(
     "/compute",
     summary="Accept a task from a core engine",
-    responses={503: {"description": "MAX_TASKS reached, or shutting down; the engine retries."}},
+    responses={
+        403: {"description": "The task's URLs are not on TRUSTED_ENGINE_ORIGINS."},
+        503: {"description": "MAX_TASKS reached, or shutting down."},
+    },
 )
 async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, str]:
     """Queue the task and answer at once; its result goes to `callback_url`."""
+    trusted_origins = runtime.settings.trusted_engine_origins
+    if trusted_origins and (fields := untrusted_fields(service_task, trusted_origins)):
+        runtime.metrics.tasks_rejected.labels("untrusted").inc()
+        raise UntrustedEngineError(
+            f"The task's {', '.join(fields)} is not on a trusted engine origin "
+            "(TRUSTED_ENGINE_ORIGINS)."
+        )
     try:
         accepted = runtime.board.submit(service_task)
     except ServiceBusyError:

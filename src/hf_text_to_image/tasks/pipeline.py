@@ -120,15 +120,20 @@ class TaskPipeline:
     ) -> None:
         """Record the final status, send the one report, then free the task's place."""
         task_id = service_task.task.id
-        self._board.set_status(task_id, update.status)
+        final_status = update.status
+        self._board.set_status(task_id, final_status)
         try:
             with self._metrics.phase("report"):
-                await self._reporter.report(
+                delivered = await self._reporter.report(
                     task_id, service_task.callback_url, update, budget=budget
                 )
+            if not delivered:
+                # The engine never heard the outcome: whoever polls the status sees an error.
+                final_status = TaskStatus.ERROR
+                self._board.set_status(task_id, final_status)
         finally:
             self._board.release(task_id)
-            self._metrics.tasks_finished.labels(update.status.value).inc()
+            self._metrics.tasks_finished.labels(final_status.value).inc()
 
 
 def error_update(message: str) -> TaskUpdate:

@@ -1,0 +1,318 @@
+"""Pure functions that turn the caller's description and prompt into an HTTP request."""
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from hf_text_to_image.errors import InvalidInputError
+from hf_text_to_image.huggingface.payloads import (
+    InferenceRequest,
+    build_body,
+    build_headers,
+    build_inference_request,
+    encode_json,
+    model_label,
+    resolve_target,
+    resolve_token,
+    rewrite_legacy_url,
+)
+from hf_text_to_image.inputs import JsonDescription
+
+TOKEN = "hf_SECRETtoken1234567890"
+DEFAULT_TOKEN = "hf_OPERATORtoken0987654321"
+BASE_URL = "https://router.huggingface.co/hf-inference/models/"
+MODEL = "stabilityai/stable-diffusion-3-medium-diffusers"
+ROUTER_URL = BASE_URL + MODEL
+LEGACY_URL = "https://api-inference.huggingface.co/models/" + MODEL
+
+
+def description(**fields: Any) -> JsonDescription:
+    fields.setdefault("api_token", TOKEN)
+    if "model" not in fields:
+        fields.setdefault("api_url", ROUTER_URL)
+    return JsonDescription.model_validate(fields)
+
+
+def build(
+    prompt: str = "A cat", default_token: str | None = None, **fields: Any
+) -> InferenceRequest:
+    return build_inference_request(
+        description(**fields), prompt, model_base_url=BASE_URL, default_token=default_token
+    )
+
+
+# The body
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        'A "quoted" cat',
+        "back\\slash \\n not a newline \\u0041",
+        "line one\nline two\r\n\tindented",
+        "a cat 🐈 on the moon 🌕",
+        "一只在月球上的猫",
+        "قطة على القمر",
+        "</script><b>'single' & \"double\"</b>",
+        '{"inputs": "injected"}',
+    ],
+)
+def test_build_request_body_carries_prompt_exactly(prompt: str) -> None:
+    request = build(prompt)
+
+    assert json.loads(request.body) == {"inputs": prompt, "parameters": {}}
+    assert request.body.startswith(b'{"inputs": ')
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a cat 🐈 on the moon 🌕", "一只在月球上的猫", "قطة على القمر", "café crème"]
+)
+def test_build_request_body_keeps_utf8_literal(prompt: str) -> None:
+    request = build(prompt)
+
+    assert prompt.encode("utf-8") in request.body
+    assert b"\\u" not in request.body
+
+
+def test_build_request_body_exact_bytes() -> None:
+    request = build('say "hi"\n\\ 🐈', parameters={"width": 512, "height": 512})
+
+    assert request.body == (
+        b'{"inputs": "say \\"hi\\"\\n\\\\ \xf0\x9f\x90\x88", '
+        b'"parameters": {"width": 512, "height": 512}}'
+    )
+
+
+def test_build_request_body_parameters_nested() -> None:
+    request = build(
+        parameters={
+            "negative_prompt": "blurry",
+            "guidance_scale": 7.5,
+            "num_inference_steps": 25,
+            "target_size": {"width": 640, "height": 480},
+            "output_format": "png",
+        }
+    )
+
+    assert json.loads(request.body) == {
+        "inputs": "A cat",
+        "parameters": {
+            "negative_prompt": "blurry",
+            "guidance_scale": 7.5,
+            "num_inference_steps": 25,
+            "width": 640,
+            "height": 480,
+            "output_format": "png",
+        },
+    }
+
+
+def test_build_request_body_flat_parameters() -> None:
+    # The dedicated endpoint of seed 004 takes its parameters beside `inputs`.
+    request = build(
+        "A hummingbird",
+        api_url="https://xyz.us-east-1.aws.endpoints.huggingface.cloud",
+        flat_parameters=True,
+        parameters={
+            "negative_prompt": "blurry",
+            "width": 512,
+            "height": 512,
+            "inference_steps": 25,
+        },
+    )
+
+    assert json.loads(request.body) == {
+        "negative_prompt": "blurry",
+        "width": 512,
+        "height": 512,
+        "inference_steps": 25,
+        "inputs": "A hummingbird",
+    }
+
+
+def test_build_body_flat_prompt_wins_over_inputs_parameter() -> None:
+    body = build_body("the prompt", {"inputs": "not the prompt", "seed": 1}, flat=True)
+
+    assert body == {"inputs": "the prompt", "seed": 1}
+
+
+def test_build_body_nested() -> None:
+    assert build_body("p", {"seed": 1}, flat=False) == {"inputs": "p", "parameters": {"seed": 1}}
+
+
+def test_encode_json_refuses_nan() -> None:
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        encode_json({"inputs": "p", "parameters": {"guidance_scale": float("nan")}})
+
+
+# The headers
+
+
+def test_build_request_headers() -> None:
+    request = build()
+
+    assert request.headers == {
+        "Authorization": f"Bearer {TOKEN}",
+        "Content-Type": "application/json",
+        "Accept": "image/png",
+    }
+
+
+def test_build_request_use_cache_false_header() -> None:
+    request = build(use_cache=False)
+
+    assert request.headers["x-use-cache"] == "false"
+
+
+def test_build_request_no_wait_for_model_header() -> None:
+    # Sent only after a 503 says the model is loading, never on the first call.
+    assert "x-wait-for-model" not in build().headers
+
+
+def test_build_headers_wait_for_model() -> None:
+    headers = build_headers(TOKEN, use_cache=True, wait_for_model=True)
+
+    assert headers["x-wait-for-model"] == "true"
+    assert "x-use-cache" not in headers
+
+
+def test_build_request_token_trimmed() -> None:
+    request = build(api_token=f"  {TOKEN}\n")
+
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+# The token
+
+
+def test_build_request_caller_token_wins_over_default() -> None:
+    request = build(default_token=DEFAULT_TOKEN)
+
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_build_request_default_token_when_missing() -> None:
+    request = build_inference_request(
+        JsonDescription.model_validate({"api_url": ROUTER_URL}),
+        "A cat",
+        model_base_url=BASE_URL,
+        default_token=DEFAULT_TOKEN,
+    )
+
+    assert request.headers["Authorization"] == f"Bearer {DEFAULT_TOKEN}"
+
+
+@pytest.mark.parametrize("default_token", [None, ""])
+def test_resolve_token_none_at_all_refused(default_token: str | None) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_token(JsonDescription.model_validate({"model": "org/model"}), default_token)
+
+    assert caught.value.message == (
+        "json_description has no api_token and the service has no default token: "
+        "add your Hugging Face token as api_token."
+    )
+
+
+# The target
+
+
+def test_resolve_target_router_url_kept() -> None:
+    target = resolve_target(description(), BASE_URL)
+
+    assert target.url == httpx.URL(ROUTER_URL)
+    assert target.model == MODEL
+    assert target.rewritten_from is None
+
+
+def test_resolve_target_legacy_url_rewritten() -> None:
+    target = resolve_target(description(api_url=LEGACY_URL), BASE_URL)
+
+    assert str(target.url) == ROUTER_URL
+    assert target.model == MODEL
+    assert target.rewritten_from == LEGACY_URL
+
+
+def test_resolve_target_surrounding_spaces_trimmed() -> None:
+    target = resolve_target(description(api_url=f"  {LEGACY_URL}\n"), BASE_URL)
+
+    assert str(target.url) == ROUTER_URL
+    assert target.rewritten_from == LEGACY_URL
+
+
+@pytest.mark.parametrize("base_url", [BASE_URL, BASE_URL.rstrip("/")])
+def test_resolve_target_model_joined_to_base_url(base_url: str) -> None:
+    target = resolve_target(description(model="black-forest-labs/FLUX.1-schnell"), base_url)
+
+    assert str(target.url) == BASE_URL + "black-forest-labs/FLUX.1-schnell"
+    assert target.model == "black-forest-labs/FLUX.1-schnell"
+    assert target.rewritten_from is None
+
+
+def test_resolve_target_model_with_custom_base_url() -> None:
+    target = resolve_target(description(model="org/model"), "https://example.org/v1/models/")
+
+    assert str(target.url) == "https://example.org/v1/models/org/model"
+
+
+def test_resolve_target_endpoint_label() -> None:
+    target = resolve_target(
+        description(api_url="https://xyz.us-east-1.aws.endpoints.huggingface.cloud/"), BASE_URL
+    )
+
+    assert target.model == "xyz.us-east-1.aws.endpoints.huggingface.cloud"
+
+
+@pytest.mark.parametrize(
+    "api_url", ["router.huggingface.co/x", "ftp://huggingface.co/x", "https://"]
+)
+def test_resolve_target_not_full_url_refused(api_url: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_target(description(api_url=api_url), BASE_URL)
+
+    assert caught.value.message == "api_url must be a full https:// URL of a model or endpoint."
+
+
+def test_resolve_target_invalid_url_refused() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_target(description(api_url="https://huggingface.co:port/x"), BASE_URL)
+
+    assert caught.value.message == "api_url is not a valid URL."
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (LEGACY_URL, ROUTER_URL),
+        (LEGACY_URL + "?wait=1", ROUTER_URL + "?wait=1"),
+        (ROUTER_URL, None),
+        ("http://api-inference.huggingface.co/models/org/model", None),
+        ("https://xyz.endpoints.huggingface.cloud", None),
+    ],
+)
+def test_rewrite_legacy_url(url: str, expected: str | None) -> None:
+    assert rewrite_legacy_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (ROUTER_URL, MODEL),
+        ("https://router.huggingface.co/fal-ai/models/org/name/", "org/name"),
+        (
+            "https://xyz.endpoints.huggingface.cloud/generate",
+            "xyz.endpoints.huggingface.cloud/generate",
+        ),
+        ("https://xyz.endpoints.huggingface.cloud", "xyz.endpoints.huggingface.cloud"),
+    ],
+)
+def test_model_label(url: str, expected: str) -> None:
+    assert model_label(httpx.URL(url)) == expected
+
+
+def test_build_request_target() -> None:
+    request = build(api_url=LEGACY_URL)
+
+    assert str(request.target.url) == ROUTER_URL
+    assert request.target.rewritten_from == LEGACY_URL
