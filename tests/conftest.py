@@ -1,11 +1,15 @@
 """Shared fixtures: settings built per test, real images, and loopback-only networking."""
 
+import functools
 import io
-from collections.abc import Callable
+import logging
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
+from starlette.responses import Response
 
 from hf_text_to_image.config import Settings
 
@@ -14,6 +18,62 @@ LOOPBACK_POLICY: dict[str, Any] = {
     "outbound_allowed_networks": ["127.0.0.0/8"],
     "outbound_allowed_schemes": ["http", "https"],
 }
+
+
+# Every Hugging Face token the suite uses has this shape; the S3 secrets are listed.
+TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{8,}")
+S3_SECRETS = ("minio123", "VerySecretS3Key", "WrongSecretKey")
+NOISY_LOGGERS = ("botocore", "aiobotocore", "urllib3", "moto", "werkzeug", "hypothesis")
+
+
+def find_secrets(text: str) -> list[str]:
+    return TOKEN_PATTERN.findall(text) + [secret for secret in S3_SECRETS if secret in text]
+
+
+class _Capture(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self._sink.append(f"log {record.name}: {text}")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Suite-wide: no token or S3 secret in any log record or any response the service renders.
+
+    Every log record at DEBUG and up (third-party chatter aside) and every Starlette
+    response body built in the process is captured; the stand-ins' own answers use
+    classes of `standins.responses` and are left out.
+    """
+    captured: list[str] = []
+    handler = _Capture(captured)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in NOISY_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
+    original_init = Response.__init__
+
+    @functools.wraps(original_init)  # FastAPI reads the signature for default status codes
+    def recording_init(self: Response, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if not type(self).__module__.startswith("standins"):
+            captured.append(f"response: {bytes(self.body).decode('utf-8', 'replace')}")
+
+    monkeypatch.setattr(Response, "__init__", recording_init)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+    leaks = [(line[:200], found) for line in captured if (found := find_secrets(line))]
+    assert not leaks, f"secrets leaked: {leaks[:5]}"
 
 
 @pytest.fixture
