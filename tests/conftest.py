@@ -3,31 +3,20 @@
 import functools
 import io
 import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
+from standins.secrets import find_secrets
 from starlette.responses import Response
 
 from hf_text_to_image.config import Settings
 
-LOOPBACK_POLICY: dict[str, Any] = {
-    "outbound_allowed_hosts": ["127.0.0.1", "localhost"],
-    "outbound_allowed_networks": ["127.0.0.0/8"],
-    "outbound_allowed_schemes": ["http", "https"],
-}
+pytest_plugins = ["standins.fixtures"]
 
 
-# Every Hugging Face token the suite uses has this shape; the S3 secrets are listed.
-TOKEN_PATTERN = re.compile(r"hf_[A-Za-z0-9]{8,}")
-S3_SECRETS = ("minio123", "VerySecretS3Key", "WrongSecretKey")
 NOISY_LOGGERS = ("botocore", "aiobotocore", "urllib3", "moto", "werkzeug", "hypothesis")
-
-
-def find_secrets(text: str) -> list[str]:
-    return TOKEN_PATTERN.findall(text) + [secret for secret in S3_SECRETS if secret in text]
 
 
 class _Capture(logging.Handler):

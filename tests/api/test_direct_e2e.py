@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from conftest import LOOPBACK_POLICY
 from PIL import Image
+from standins.fixtures import LOOPBACK_POLICY
 from standins.hf_api import Answer, HuggingFaceStandIn, render_image
 from standins.servers import UvicornThread
 
