@@ -16,7 +16,16 @@ from hf_text_to_image.config import Settings
 pytest_plugins = ["standins.fixtures"]
 
 
-NOISY_LOGGERS = ("botocore", "aiobotocore", "urllib3", "moto", "werkzeug", "hypothesis")
+NOISY_LOGGERS = (
+    "botocore",
+    "aiobotocore",
+    "urllib3",
+    "moto",
+    "werkzeug",
+    "hypothesis",
+    "httpcore",
+    "asyncio",
+)
 
 
 class _Capture(logging.Handler):
