@@ -5,7 +5,6 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -15,6 +14,7 @@ import respx
 from conftest import make_image
 from fastapi import FastAPI
 from PIL import Image
+from standins.asgi import serve
 
 from hf_text_to_image.api.direct import prefers_json
 from hf_text_to_image.config import Settings
@@ -30,21 +30,6 @@ DESCRIPTION = {"api_token": TOKEN, "model": MODEL}
 
 async def public_resolver(host: str, port: int) -> list[str]:
     return ["93.184.216.34"]
-
-
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client for `app` with its lifespan running, as a server would run it."""
-    async with app.router.lifespan_context(app) as state:
-
-        async def with_state(scope: Any, receive: Any, send: Any) -> None:
-            # ASGITransport sends no lifespan events: hand each request the state, as servers do.
-            scope["state"] = dict(state)
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+"""Property: whatever the prompt, it reaches the API exactly as the user wrote it."""
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hf_text_to_image.huggingface.payloads import build_inference_request
+from hf_text_to_image.inputs import JsonDescription, parse_prompt
+
+DESCRIPTION = JsonDescription(api_token="hf_PropertyToken123456", model="org/model")
+prompts = (
+    st.text(min_size=1, max_size=500)
+    .map(str.strip)
+    .filter(lambda text: text and "\x00" not in text and not text.startswith("\ufeff"))
+)
+
+
+@given(prompts)
+def test_any_prompt_round_trips_through_file_and_body(prompt: str) -> None:
+    parsed = parse_prompt(prompt.encode("utf-8"), max_length=1000)
+    assert parsed == prompt
+    request = build_inference_request(
+        DESCRIPTION,
+        parsed,
+        model_base_url="https://router.huggingface.co/hf-inference/models/",
+        default_token=None,
+    )
+    assert json.loads(request.body)["inputs"] == prompt
+
+
+@given(
+    prompts,
+    st.dictionaries(
+        st.text(max_size=20).filter(
+            lambda key: (
+                key
+                not in {
+                    "guidance_scale",
+                    "negative_prompt",
+                    "num_inference_steps",
+                    "width",
+                    "height",
+                    "scheduler",
+                    "seed",
+                    "target_size",
+                    "inputs",
+                }
+            )
+        ),
+        st.text(max_size=50),
+        max_size=5,
+    ),
+)
+def test_flat_parameters_never_replace_the_prompt(prompt: str, extra: dict[str, str]) -> None:
+    description = JsonDescription(
+        api_token="hf_PropertyToken123456",
+        model="org/model",
+        flat_parameters=True,
+        parameters=extra,
+    )
+    request = build_inference_request(
+        description,
+        prompt,
+        model_base_url="https://router.huggingface.co/hf-inference/models/",
+        default_token=None,
+    )
+    body = json.loads(request.body)
+    assert body["inputs"] == prompt
+    assert {key: body[key] for key in extra} == extra
