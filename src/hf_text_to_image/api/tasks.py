@@ -58,7 +58,12 @@ async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, s
 async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
     status = runtime.board.status_of(task_id)
     if status is None:
-        raise HTTPException(404, detail=f"Task {task_id} is not known to this service.")
+        raise HTTPException(
+            404,
+            detail=f"Task {task_id} is not held by this replica: it is unknown, its retention "
+            "period ended, or another replica runs it (its final status reaches the engine "
+            "through the callback).",
+        )
     return TaskStatusAnswer(status=status)
 
 

@@ -1,0 +1,582 @@
+"""The deployment files agree with the code and with each other.
+
+No Docker engine and no cluster are needed: the Dockerfile is read as text (hadolint lints
+it in CI) and its command is run the way the image would run it, on a copy of what the
+image holds; the manifests are checked against Kubernetes' JSON schemas, bundled by
+kubernetes-validate, and the KEDA object against tests/schemas/. Nothing leaves the machine.
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from functools import cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kubernetes_validate
+import pytest
+import yaml
+from dotenv import dotenv_values
+from packaging.requirements import Requirement
+from uvicorn.main import main as uvicorn_command_line
+
+from hf_text_to_image.config import Settings
+from hf_text_to_image.engine.registration import SLEEP_NOTICE_TIMEOUT
+from hf_text_to_image.tasks.pipeline import SHUTDOWN_REPORT_BUDGET
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+KUBERNETES = REPOSITORY / "kubernetes"
+SCALED_OBJECT_SCHEMA = Path(__file__).parent / "schemas" / "http-scaled-object.schema.json"
+PROJECT = "hf-text-to-image"
+
+SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
+# The oldest Kubernetes still commonly run, and the newest the bundled schemas know.
+KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+
+
+def difference(left_name: str, left: set[str], right_name: str, right: set[str]) -> str:
+    """Both sides of a set mismatch, named, for an assertion message."""
+    return (
+        f"\n  in {left_name} only: {sorted(left - right) or 'nothing'}"
+        f"\n  in {right_name} only: {sorted(right - left) or 'nothing'}"
+    )
+
+
+# --- The manifests ------------------------------------------------------------------------
+
+
+@cache
+def documents() -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Every YAML document of kubernetes/*.yml, with the name of its file."""
+    found = []
+    for path in sorted(KUBERNETES.glob("*.yml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if document is not None:
+                found.append((path.name, document))
+    return tuple(found)
+
+
+def resource(kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one manifest of that kind (and name)."""
+    matches = [
+        document
+        for _, document in documents()
+        if document["kind"] == kind and (name is None or document["metadata"]["name"] == name)
+    ]
+    assert len(matches) == 1, (
+        f"expected one {kind} {name or ''} in kubernetes/, found {len(matches)}"
+    )
+    return matches[0]
+
+
+def config_map() -> dict[str, str]:
+    return resource("ConfigMap")["data"]
+
+
+def pod_spec() -> dict[str, Any]:
+    return resource("StatefulSet")["spec"]["template"]["spec"]
+
+
+def container() -> dict[str, Any]:
+    containers = pod_spec()["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def secret_names() -> set[str]:
+    """The environment variables the StatefulSet takes from a Secret."""
+    return {
+        variable["name"]
+        for variable in container().get("env", [])
+        if "secretKeyRef" in variable.get("valueFrom", {})
+    }
+
+
+def seconds(duration: str) -> float:
+    """A Go duration such as 330s, 5m or 1m30s, in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration)
+    assert "".join(number + unit for number, unit in parts) == duration, (
+        f"not a duration: {duration}"
+    )
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def manifest_cases() -> list[Any]:
+    return [
+        pytest.param(document, version, id=f"{file_name}:{document['kind']}:{version}")
+        for file_name, document in documents()
+        for version in KUBERNETES_VERSIONS
+    ]
+
+
+@pytest.mark.parametrize(("document", "version"), manifest_cases())
+def test_every_manifest_is_valid(document: dict[str, Any], version: str) -> None:
+    """Strict: unknown fields fail. A kind without a bundled schema fails too, except KEDA's."""
+    if document["apiVersion"].startswith("http.keda.sh/"):
+        schema = json.loads(SCALED_OBJECT_SCHEMA.read_text(encoding="utf-8"))
+        jsonschema.validate(document, schema)
+        return
+    kubernetes_validate.validate(document, version, strict=True)
+
+
+def test_the_validators_refuse_a_misspelt_field() -> None:
+    """Both checks bite: a typo that a cluster would refuse is refused here too."""
+    stateful = json.loads(json.dumps(resource("StatefulSet")))
+    stateful["spec"]["template"]["spec"]["containers"][0]["readinessProb"] = {}
+    with pytest.raises(jsonschema.ValidationError, match="readinessProb"):
+        kubernetes_validate.validate(stateful, KUBERNETES_VERSIONS[-1], strict=True)
+
+    scaled = json.loads(json.dumps(resource("HTTPScaledObject")))
+    scaled["spec"]["replica"] = scaled["spec"].pop("replicas")
+    schema = json.loads(SCALED_OBJECT_SCHEMA.read_text(encoding="utf-8"))
+    with pytest.raises(jsonschema.ValidationError, match="replica"):
+        jsonschema.validate(scaled, schema)
+    del scaled["spec"]["scaleTargetRef"]["port"]
+    scaled["spec"]["replicas"] = scaled["spec"].pop("replica")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(scaled, schema)
+
+
+# --- Settings: the ConfigMap, the Secret and .env name every setting -----------------------
+
+
+def test_config_map_and_secret_provide_every_setting_and_nothing_else() -> None:
+    provided = set(config_map()) | secret_names()
+    assert provided == SETTING_NAMES, "kubernetes/ and Settings disagree:" + difference(
+        "config-map.yml + the Secret of stateful.yml", provided, "Settings", set(SETTING_NAMES)
+    )
+
+
+def test_secrets_come_from_the_secret_never_from_the_config_map() -> None:
+    secret_fields = {
+        name.upper()
+        for name, field in Settings.model_fields.items()
+        if "SecretStr" in str(field.annotation)
+    }
+    assert secret_fields, "Settings has no SecretStr field any more: review this test"
+    assert secret_names() == secret_fields, "the Secret and Settings' secrets disagree:" + (
+        difference("stateful.yml's Secret", secret_names(), "SecretStr fields", secret_fields)
+    )
+    assert not secret_fields & set(config_map()), "a secret is in config-map.yml"
+
+
+def test_env_file_names_the_same_settings_as_kubernetes() -> None:
+    env_keys = set(dotenv_values(REPOSITORY / ".env"))
+    provided = set(config_map()) | secret_names()
+    assert env_keys == provided, ".env and kubernetes/ disagree:" + difference(
+        ".env", env_keys, "config-map.yml + the Secret", provided
+    )
+
+
+def clear_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_config_map_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_settings_environment(monkeypatch)
+    for name, value in config_map().items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.environment == "production"
+    assert settings.hf_token is None
+
+
+def test_env_file_values_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_settings_environment(monkeypatch)
+    Settings(_env_file=REPOSITORY / ".env")
+
+
+# --- Requirements ---------------------------------------------------------------------------
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        content = line.split("#", 1)[0].strip()
+        if content:
+            lines.append(content)
+    return lines
+
+
+@cache
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def runtime_requirements() -> dict[str, str]:
+    requirements = map(Requirement, pyproject()["project"]["dependencies"])
+    return {normalise(r.name): str(r.specifier) for r in requirements}
+
+
+def test_requirements_txt_lists_the_runtime_dependencies_of_pyproject() -> None:
+    listed = {
+        normalise(r.name): str(r.specifier)
+        for r in map(Requirement, requirement_lines(REPOSITORY / "requirements.txt"))
+    }
+    declared = runtime_requirements()
+    assert set(listed) == set(declared), "requirements.txt and pyproject.toml disagree:" + (
+        difference("requirements.txt", set(listed), "[project].dependencies", set(declared))
+    )
+    assert listed == declared, "the same names, but other version ranges"
+
+
+@cache
+def pins() -> dict[str, str]:
+    """requirements-all.txt as {name: version}; every line must be `name==version`."""
+    found = {}
+    for line in requirement_lines(REPOSITORY / "requirements-all.txt"):
+        assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+", line), (
+            f"requirements-all.txt: {line!r} is not a plain `name==version` pin "
+            "(no URL, git, editable or option lines)"
+        )
+        name, version = line.split("==")
+        found[normalise(name)] = version
+    return found
+
+
+def test_requirements_all_pins_every_direct_dependency() -> None:
+    declared = [*pyproject()["project"]["dependencies"]]
+    declared += pyproject()["project"]["optional-dependencies"]["test"]
+    names = {normalise(Requirement(text).name) for text in declared}
+    missing = names - set(pins())
+    assert not missing, f"not pinned in requirements-all.txt (regenerate it): {sorted(missing)}"
+    for text in declared:
+        requirement = Requirement(text)
+        version = pins()[normalise(requirement.name)]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"requirements-all.txt pins {requirement.name}=={version}, outside {text!r}"
+        )
+
+
+@cache
+def runtime_closure() -> frozenset[str]:
+    """The runtime dependencies and all theirs, read from requirements-all.txt's `# via`."""
+    via: dict[str, set[str]] = {}
+    for line in (REPOSITORY / "requirements-all.txt").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"([A-Za-z0-9._-]+)==\S+\s+# via (.*)", line)
+        if match:
+            parents = {normalise(p.strip().split(" (")[0]) for p in match[2].split(",")}
+            via[normalise(match[1])] = parents
+    closure = set(runtime_requirements())
+    while True:
+        more = {name for name, parents in via.items() if parents & closure} - closure
+        if not more:
+            return frozenset(closure)
+        closure |= more
+
+
+# --- The Dockerfile ---------------------------------------------------------------------------
+
+
+@cache
+def instructions() -> tuple[tuple[str, str], ...]:
+    """The Dockerfile as (INSTRUCTION, arguments), continuations joined, comments left out."""
+    found = []
+    current = ""
+    for line in (REPOSITORY / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or (not current and not stripped):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        keyword, _, arguments = current.partition(" ")
+        found.append((keyword.upper(), arguments.strip()))
+        current = ""
+    assert not current, "the Dockerfile ends in a continuation"
+    return tuple(found)
+
+
+def arguments_of(keyword: str) -> list[str]:
+    return [arguments for name, arguments in instructions() if name == keyword]
+
+
+def image_command() -> list[str]:
+    commands = arguments_of("CMD")
+    assert commands, "the Dockerfile has no CMD"
+    command = json.loads(commands[-1])  # the JSON (exec) form: no shell, signals reach uvicorn
+    assert isinstance(command, list)
+    assert all(isinstance(part, str) for part in command)
+    return command
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """The CMD parsed by uvicorn's own command line (an unknown option fails here)."""
+    command = image_command()
+    assert command[0] == "uvicorn", f"the image runs {command[0]}, not uvicorn"
+    context = uvicorn_command_line.make_context("uvicorn", command[1:])
+    return context.params
+
+
+def image_user() -> str:
+    users = arguments_of("USER")
+    assert users, "the image runs as root: the Dockerfile has no USER"
+    return users[-1]
+
+
+def image_environment() -> dict[str, str]:
+    environment = {}
+    for arguments in arguments_of("ENV"):
+        for assignment in shlex.split(arguments):
+            name, _, value = assignment.partition("=")
+            environment[name] = value
+    return environment
+
+
+def test_image_runs_uvicorn_with_the_app_on_port_80_behind_a_proxy() -> None:
+    options = uvicorn_options()
+    assert options["app"] == "main:app"
+    assert options["host"] == "0.0.0.0"  # noqa: S104 - the container listens on its own address
+    assert options["port"] == 80
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == "*"
+
+
+def test_image_exposes_80_and_runs_as_a_numeric_non_root_user() -> None:
+    assert "80" in " ".join(arguments_of("EXPOSE")).split()
+    uid = image_user().split(":")[0]
+    assert uid.isdigit(), "a numeric USER lets Kubernetes' runAsNonRoot check it"
+    assert int(uid) != 0
+
+
+def test_image_sets_no_variable_from_the_build_environment() -> None:
+    for name, value in image_environment().items():
+        assert "$" not in value, f"ENV {name}={value}: settings come from the ConfigMap"
+
+
+def image_copies() -> list[tuple[str, PurePosixPath]]:
+    """(source in the repository, absolute destination) of every COPY, WORKDIR applied."""
+    workdir = PurePosixPath("/")
+    copies = []
+    for keyword, arguments in instructions():
+        if keyword == "WORKDIR":
+            workdir = workdir / arguments
+        elif keyword in {"COPY", "ADD"}:
+            assert keyword == "COPY", "ADD fetches and unpacks: COPY is what is meant"
+            *sources, destination = [p for p in shlex.split(arguments) if not p.startswith("--")]
+            for source in sources:
+                copies.append((source, workdir / destination))
+    return copies
+
+
+def image_workdir() -> PurePosixPath:
+    workdir = PurePosixPath("/")
+    for directory in arguments_of("WORKDIR"):
+        workdir = workdir / directory
+    return workdir
+
+
+@cache
+def dockerignore_patterns() -> tuple[tuple[bool, re.Pattern[str]], ...]:
+    """(excludes, pattern) for each line of .dockerignore; the last matching line decides."""
+    patterns = []
+    for line in (REPOSITORY / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        excludes = not line.startswith("!")
+        glob = line.lstrip("!").strip("/")
+        expression = ""
+        for token in re.split(r"(\*\*/|\*\*|\*|\?)", glob):
+            expression += {"**/": "(.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
+                token, re.escape(token)
+            )
+        patterns.append((excludes, re.compile(expression)))
+    return tuple(patterns)
+
+
+def in_build_context(relative: str) -> bool:
+    """Whether Docker sends this path (relative to the repository) to the build."""
+    parts = PurePosixPath(relative).parts
+    candidates = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    excluded = False
+    for excludes, pattern in dockerignore_patterns():
+        if any(pattern.fullmatch(candidate) for candidate in candidates):
+            excluded = excludes
+    return not excluded
+
+
+def files_copied(source: str) -> list[Path]:
+    path = REPOSITORY / source
+    assert path.exists(), f"COPY {source}: no such file in the repository"
+    candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return [p for p in candidates if in_build_context(p.relative_to(REPOSITORY).as_posix())]
+
+
+def test_build_context_holds_what_the_image_copies_and_no_settings_or_tests() -> None:
+    for source, _ in image_copies():
+        python_files = [p for p in (REPOSITORY / source).rglob("*.py")]
+        copied = files_copied(source)
+        assert copied, f"COPY {source}: .dockerignore leaves nothing of it in the build context"
+        assert set(python_files) <= set(copied), f".dockerignore drops sources of {source}"
+    for private in (".env", "tests/conftest.py", ".git/HEAD", ".venv/pyvenv.cfg"):
+        assert not in_build_context(private), f"{private} would be sent to the docker build"
+    assert not in_build_context("src/hf_text_to_image/__pycache__/main.cpython-311.pyc")
+
+
+# Run in a fresh interpreter: it hides every installed distribution that the image does not
+# install (argv[2]), as if absent, then imports the app with uvicorn's own importer and says
+# where `main` and the package came from. An optional import of a hidden package fails as it
+# would in the image; a required one fails the probe.
+IMPORT_PROBE = """
+import json, re, sys
+from importlib.metadata import packages_distributions
+
+installed = set(json.loads(sys.argv[2]))
+normalise = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+hidden = {
+    module
+    for module, owners in packages_distributions().items()
+    if not any(normalise(owner) in installed for owner in owners)
+}
+
+class NotInTheImage:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in hidden:
+            raise ModuleNotFoundError(f"No module named {name!r} in the image", name=name)
+
+sys.meta_path.insert(0, NotInTheImage())
+sys.path.insert(0, ".")  # uvicorn's --app-dir default
+
+from fastapi import FastAPI
+from uvicorn.importer import import_from_string
+
+app = import_from_string(sys.argv[1])
+assert isinstance(app, FastAPI), type(app)
+print(json.dumps({
+    "main": sys.modules["main"].__file__,
+    "package": sys.modules["hf_text_to_image"].__file__,
+}))
+"""
+
+
+def test_image_command_imports_the_app_from_what_the_image_holds(tmp_path: Path) -> None:
+    """A copy of the image's files (COPY and .dockerignore applied), the CMD's app imported
+    from the last WORKDIR, with the image's ENV only and only the runtime dependencies."""
+    image_root = tmp_path / "image"
+    for source, destination in image_copies():
+        target = image_root / destination.relative_to("/")
+        for file in files_copied(source):
+            relative = file.relative_to(REPOSITORY / source) if file != REPOSITORY / source else ""
+            copy_to = target / relative if (REPOSITORY / source).is_dir() else target / file.name
+            copy_to.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, copy_to)
+    workdir = image_root / image_workdir().relative_to("/")
+    assert workdir.is_dir(), f"WORKDIR {image_workdir()} holds nothing the image copied"
+
+    environment = {"PATH": os.environ.get("PATH", ""), **image_environment()}
+    installed = json.dumps(sorted(runtime_closure()))
+    completed = subprocess.run(  # noqa: S603 - our interpreter, our probe
+        [sys.executable, "-c", IMPORT_PROBE, uvicorn_options()["app"], installed],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert Path(report["main"]).is_relative_to(workdir), report["main"]
+    assert Path(report["package"]).is_relative_to(workdir), "the package came from elsewhere"
+
+
+# --- The StatefulSet, its Service, the ingress and KEDA --------------------------------------
+
+
+def test_pods_outlive_their_shutdown() -> None:
+    """SIGKILL must not cut the shutdown short: every accepted task gets its final report."""
+    grace = pod_spec()["terminationGracePeriodSeconds"]
+    shutdown_grace = float(config_map()["SHUTDOWN_GRACE_SECONDS"])
+    assert grace > shutdown_grace
+    open_requests = uvicorn_options()["timeout_graceful_shutdown"]
+    assert open_requests is not None, "uvicorn would wait for open requests without limit"
+    needed = open_requests + shutdown_grace + 2 * SHUTDOWN_REPORT_BUDGET + SLEEP_NOTICE_TIMEOUT
+    assert grace > needed, f"terminationGracePeriodSeconds {grace} <= {needed} s of shutdown"
+
+
+def test_probes_ask_status_on_the_port_the_image_serves() -> None:
+    ports = {port["name"]: port["containerPort"] for port in container()["ports"]}
+    assert set(ports.values()) == {uvicorn_options()["port"]}
+    for probe in ("readinessProbe", "livenessProbe"):
+        check = container()[probe]["httpGet"]
+        assert check["path"] == "/status", probe
+        assert ports.get(check["port"], check["port"]) == uvicorn_options()["port"], probe
+
+
+def test_pods_run_as_the_image_user_never_root() -> None:
+    security = pod_spec()["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert str(security["runAsUser"]) == image_user().split(":")[0]
+    assert container()["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container()["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_container_has_resource_requests_and_limits() -> None:
+    resources = container()["resources"]
+    assert {"cpu", "memory"} <= set(resources["requests"])
+    assert {"cpu", "memory"} <= set(resources["limits"])
+
+
+def test_service_routes_to_the_pods() -> None:
+    service = resource("Service", "hugging-face-text-to-image-service")
+    labels = resource("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    ports = {port["name"]: port["containerPort"] for port in container()["ports"]}
+    (port,) = service["spec"]["ports"]
+    assert ports.get(port["targetPort"], port["targetPort"]) == uvicorn_options()["port"]
+
+
+def test_keda_scales_the_stateful_set_behind_the_service() -> None:
+    scaled = resource("HTTPScaledObject")["spec"]
+    stateful = resource("StatefulSet")
+    service = resource("Service", scaled["scaleTargetRef"]["service"])
+    target = scaled["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("StatefulSet", stateful["metadata"]["name"])
+    assert target["apiVersion"] == stateful["apiVersion"]
+    assert target["port"] in {port["port"] for port in service["spec"]["ports"]}
+    assert scaled["replicas"]["min"] == 0
+    assert scaled["replicas"]["max"] >= 1
+    assert "replicas" not in stateful["spec"], "KEDA sets the replica count"
+
+
+def test_slow_images_and_uploads_get_through_the_ingress_and_the_interceptor() -> None:
+    deadline = float(config_map()["HF_RETRY_DEADLINE"])
+    ingress = resource("Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    assert float(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > deadline
+    body = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert re.fullmatch(r"\d+[mM]", body)
+    assert int(body[:-1]) * 2**20 > int(config_map()["MAX_DESCRIPTION_BYTES"])
+    timeouts = resource("HTTPScaledObject")["spec"]["timeouts"]
+    assert seconds(timeouts["responseHeader"]) > deadline
+
+
+def test_ingress_and_engine_reach_the_service_through_the_interceptor() -> None:
+    """Requests that bypassed the interceptor would neither count nor wake a replica."""
+    scaled = resource("HTTPScaledObject")["spec"]
+    ((rule,),) = [resource("Ingress")["spec"]["rules"]]
+    (path,) = rule["http"]["paths"]
+    backend = path["backend"]["service"]
+    alias = resource("Service", backend["name"])
+    assert alias["spec"]["type"] == "ExternalName"
+    assert "interceptor" in alias["spec"]["externalName"]
+    assert backend["port"]["number"] in {port["port"] for port in alias["spec"]["ports"]}
+    service_url_host = re.match(r"https?://([^:/]+)", config_map()["SERVICE_URL"])
+    assert service_url_host, config_map()["SERVICE_URL"]
+    assert {rule["host"], service_url_host[1]} <= set(scaled["hosts"])
+    assert service_url_host[1] == alias["metadata"]["name"]
