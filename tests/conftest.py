@@ -90,6 +90,8 @@ def make_settings() -> Callable[..., Settings]:
             "hf_retry_deadline": 30,
             "engine_announce_retry_delay": 0.05,
             "log_level": "DEBUG",
+            # A bare `model` goes straight to HF_MODEL_BASE_URL (the stand-in), no Hub look-up.
+            "hf_default_provider": "hf-inference",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

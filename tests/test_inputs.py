@@ -81,10 +81,27 @@ def test_parse_description_utf8_bom_tolerated() -> None:
     assert description.model == "org/model"
 
 
-def test_parse_description_both_targets_refused() -> None:
-    message = refusal_of({"api_token": TOKEN, "api_url": ROUTER_URL, "model": "org/model"})
+def test_parse_description_model_beside_api_url_left_to_routing() -> None:
+    """A router URL for together/nscale/zai-org names no model: `model` may go beside it."""
+    description = parse_json_description(
+        json.dumps({"api_token": TOKEN, "api_url": ROUTER_URL, "model": "org/model"}).encode(),
+        max_bytes=MAX_BYTES,
+    )
 
-    assert "either api_url or model, not both" in message
+    assert (description.api_url, description.model) == (ROUTER_URL, "org/model")
+
+
+def test_parse_description_provider_with_api_url_refused() -> None:
+    message = refusal_of({"api_token": TOKEN, "api_url": ROUTER_URL, "provider": "fal-ai"})
+
+    assert "provider goes with model" in message
+
+
+@pytest.mark.parametrize("model", ["no-slash", "org/name:version", "black-forest-labs/FLUX.1-dev"])
+def test_parse_description_provider_model_ids_accepted(model: str) -> None:
+    raw = json.dumps({"api_token": TOKEN, "model": model}).encode()
+
+    assert parse_json_description(raw, max_bytes=MAX_BYTES).model == model
 
 
 def test_parse_description_no_target_refused() -> None:
@@ -94,7 +111,7 @@ def test_parse_description_no_target_refused() -> None:
     assert "or model" in message
 
 
-@pytest.mark.parametrize("model", ["no-slash", "/leading", "org/", "org/name/extra", "org/na me"])
+@pytest.mark.parametrize("model", ["/leading", "org/", "org/name/extra", "org/na me", "org/.."])
 def test_parse_description_bad_model_id_refused(model: str) -> None:
     message = refusal_of({"api_token": TOKEN, "model": model})
 

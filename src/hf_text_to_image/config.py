@@ -9,6 +9,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The repository's `.env`, found whether the service starts from the root or from `src/`.
 _REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 
+# Where providers put the images they make (downloaded without a token).
+DEFAULT_PROVIDER_CDN_HOSTS = [
+    "fal.media",
+    "*.fal.media",
+    "*.fal.run",
+    "replicate.delivery",
+    "*.replicate.delivery",
+    "*.wavespeed.ai",
+    "d1q70pf5vjeyhc.cloudfront.net",
+    "*.bigmodel.cn",
+    "*.z.ai",
+    "*.together.ai",
+    "*.together.xyz",
+    "*.nscale.com",
+]
 DEFAULT_ALLOWED_HOSTS = [
     "huggingface.co",
     "*.huggingface.co",
@@ -49,6 +64,16 @@ class Settings(BaseSettings):
     hf_max_backoff: float = Field(default=30.0, ge=0)
     max_response_bytes: int = Field(default=30_000_000, ge=1024)
 
+    # Inference Providers.
+    hf_router_url: HttpUrl = HttpUrl("https://router.huggingface.co")
+    hf_hub_url: HttpUrl = HttpUrl("https://huggingface.co")
+    hf_default_provider: Literal[
+        "auto", "hf-inference", "fal-ai", "replicate", "together", "nscale", "wavespeed", "zai-org"
+    ] = "auto"
+    hf_provider_mapping_ttl: float = Field(default=600.0, ge=0)
+    hf_max_poll_interval: float = Field(default=5.0, gt=0)
+    provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_PROVIDER_CDN_HOSTS))
+
     # What callers may send.
     max_prompt_length: int = Field(default=2000, ge=1)
     max_description_bytes: int = Field(default=65_536, ge=256)
@@ -75,6 +100,10 @@ class Settings(BaseSettings):
     def engine_url_strings(self) -> list[str]:
         """Engine base URLs without a trailing slash, ready to join paths onto."""
         return [str(url).rstrip("/") for url in self.engine_urls]
+
+    @property
+    def router_url_string(self) -> str:
+        return str(self.hf_router_url).rstrip("/")
 
     @property
     def service_url_string(self) -> str:

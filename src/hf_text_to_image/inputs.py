@@ -2,7 +2,7 @@
 
 import json
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,11 @@ from pydantic import (
 
 from .errors import InvalidInputError
 
-MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*/[\w.-]+$"
+# `org/name` on the Hub; providers' own ids may lack the org or carry a `:version`.
+MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?(:[\w.-]+)?$"
+Provider = Literal[
+    "auto", "hf-inference", "fal-ai", "replicate", "together", "nscale", "wavespeed", "zai-org"
+]
 
 
 class TargetSize(BaseModel):
@@ -83,6 +87,10 @@ class JsonDescription(BaseModel):
         pattern=MODEL_ID_PATTERN,
         description="Model id such as `black-forest-labs/FLUX.1-schnell`, instead of `api_url`.",
     )
+    provider: Provider | None = Field(
+        default=None,
+        description="Inference Provider serving `model`; `auto` asks the Hub for the first live one.",
+    )
     parameters: TextToImageParameters = Field(default_factory=TextToImageParameters)
     flat_parameters: bool = Field(
         default=False,
@@ -103,12 +111,19 @@ class JsonDescription(BaseModel):
             raise ValueError("api_token must be a single word of printable ASCII characters")
         return token
 
+    @field_validator("model")
+    @classmethod
+    def _no_dot_segments(cls, model: str | None) -> str | None:
+        if model and any(part in (".", "..") for part in model.split(":")[0].split("/")):
+            raise ValueError("model may not contain '.' or '..' segments")
+        return model
+
     @model_validator(mode="after")
     def _one_target(self) -> "JsonDescription":
-        if self.api_url and self.model:
-            raise ValueError("give either api_url or model, not both")
         if not self.api_url and not self.model:
             raise ValueError("give api_url (the model's URL) or model (an id such as org/name)")
+        if self.provider and self.api_url:
+            raise ValueError("provider goes with model; an api_url already names its provider")
         return self
 
 

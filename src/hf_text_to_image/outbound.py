@@ -61,6 +61,13 @@ class OutboundPolicy:
             ),
         )
 
+    @classmethod
+    def for_downloads(cls, settings: Settings) -> "OutboundPolicy":
+        """Image downloads: the providers' CDN hosts besides the hosts `api_url` may use."""
+        policy = cls.from_settings(settings)
+        hosts = (*settings.provider_cdn_hosts, *settings.outbound_allowed_hosts)
+        return cls(policy.allowed_schemes, hosts, policy.allowed_networks)
+
     def admits_address(self, address: IPAddress) -> bool:
         """Public addresses always; loopback, private, link-local and the like only if listed."""
         if address.is_global:

@@ -59,7 +59,10 @@ def build_lifespan(
         async with build_http_client(settings, transport) as http:
             metrics = Metrics()
             guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)
-            hf = HuggingFaceClient(http, settings, guard, metrics=metrics)
+            download_guard = OutboundGuard(OutboundPolicy.for_downloads(settings), resolver)
+            hf = HuggingFaceClient(
+                http, settings, guard, metrics=metrics, download_guard=download_guard
+            )
             board = TaskBoard(settings.max_tasks, settings.task_retention_seconds)
             s3_clients = S3ClientPool(timeout=settings.engine_request_timeout)
             reporter = Reporter(

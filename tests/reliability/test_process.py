@@ -27,6 +27,7 @@ def service_process(engine: EngineStandIn, hf: HuggingFaceStandIn) -> Iterator[A
             "hf_model_base_url": f"{hf.url}/models/",  # type: ignore[attr-defined]
             "heartbeat_interval": 0.5,
             "hf_max_backoff": 0.01,
+            "hf_default_provider": "hf-inference",
             "log_level": "WARNING",
             **settings,
         }

@@ -108,6 +108,7 @@ async def process(
         {
             "image": f"data:image/png;base64,{encoded}",
             "model": image.model,
+            "provider": image.provider,
             "parameters": image.parameters,
             "width": image.png.width,
             "height": image.png.height,

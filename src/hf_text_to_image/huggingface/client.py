@@ -13,14 +13,24 @@ import anyio
 import httpx
 
 from ..config import Settings
-from ..errors import UpstreamError, UpstreamFormatError, UpstreamTimeoutError
+from ..errors import ForbiddenTargetError, UpstreamError, UpstreamFormatError, UpstreamTimeoutError
 from ..inputs import JsonDescription
 from ..metrics import Metrics
-from ..outbound import OutboundGuard
+from ..outbound import OutboundGuard, OutboundPolicy
 from ..redaction import redact
-from .decoding import PngImage, extract_image, sniff_image_format, to_png
+from .decoding import PngImage, sniff_image_format, to_png
 from .failures import estimated_load_time, upstream_error
-from .payloads import InferenceRequest, build_inference_request
+from .hub import ProviderMappings, choose_provider
+from .payloads import (
+    InferenceRequest,
+    Target,
+    build_body,
+    build_headers,
+    encode_json,
+    resolve_token,
+)
+from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob, provider_body
+from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +42,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 class GeneratedImage:
     png: PngImage
     model: str
+    provider: str
     parameters: dict[str, Any]
     attempts: int
     upstream_seconds: float
@@ -99,6 +110,7 @@ class HuggingFaceClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         metrics: Metrics | None = None,
+        download_guard: OutboundGuard | None = None,
     ) -> None:
         self._http = http
         self._metrics = metrics or Metrics()
@@ -114,49 +126,167 @@ class HuggingFaceClient:
             pool=settings.hf_read_timeout,
         )
         self._legacy_urls_seen: set[str] = set()
-
-    def build_request(self, description: JsonDescription, prompt: str) -> InferenceRequest:
-        default_token = self._settings.hf_token
-        request = build_inference_request(
-            description,
-            prompt,
-            model_base_url=str(self._settings.hf_model_base_url),
-            default_token=default_token.get_secret_value() if default_token else None,
+        self._download_guard = download_guard or OutboundGuard(
+            OutboundPolicy.for_downloads(settings)
         )
-        legacy = request.target.rewritten_from
+        self.mappings = ProviderMappings(
+            http,
+            str(settings.hf_hub_url),
+            ttl=settings.hf_provider_mapping_ttl,
+            timeout=settings.hf_connect_timeout + 10,
+            clock=clock,
+        )
+
+    async def route(self, description: JsonDescription, token: str) -> Route:
+        """Where the request goes: the api_url's provider, hf-inference, or the Hub's choice."""
+        settings = self._settings
+        if description.api_url:
+            route = route_for_url(description, settings.router_url_string)
+            self._warn_legacy(route)
+            return route
+        model = description.model or ""
+        provider = description.provider or settings.hf_default_provider
+        if provider == "hf-inference":
+            return route_for_hf_inference(model, str(settings.hf_model_base_url))
+        entry = choose_provider(await self.mappings.entries(model, token), model, provider)
+        return route_for_entry(
+            entry, model, settings.router_url_string, str(settings.hf_model_base_url)
+        )
+
+    def _warn_legacy(self, route: Route) -> None:
+        legacy = route.rewritten_from
         if legacy and legacy not in self._legacy_urls_seen:
             self._legacy_urls_seen.add(legacy)
             logger.warning(
                 "api_url %s is retired (it answers 410); calling %s instead",
                 redact(legacy),
-                request.target.url,
+                route.url,
             )
-        return request
+
+    def build_request(
+        self, route: Route, description: JsonDescription, prompt: str, token: str
+    ) -> InferenceRequest:
+        """The provider's request for this prompt, as plain data."""
+        parameters = description.parameters.to_payload()
+        headers = build_headers(token, use_cache=description.use_cache)
+        if route.provider == "hf-inference":
+            body = build_body(prompt, parameters, flat=description.flat_parameters)
+        else:
+            adapter = ADAPTERS[route.provider]
+            body = provider_body(adapter, prompt, parameters, route.provider_model)
+            headers.update(adapter.headers)
+        return InferenceRequest(Target(route.url, route.model), headers, encode_json(body))
 
     async def generate(self, description: JsonDescription, prompt: str) -> GeneratedImage:
-        """Call the API for `prompt` and return the image as a checked PNG."""
-        request = self.build_request(description, prompt)
+        """Call the model's provider for `prompt` and return the image as a checked PNG."""
+        default_token = self._settings.hf_token
+        token = resolve_token(
+            description, default_token.get_secret_value() if default_token else None
+        )
+        deadline = self._clock() + self._settings.hf_retry_deadline
+        route = await self.route(description, token)
+        request = self.build_request(route, description, prompt, token)
         await self._guard.check(request.target.url, field="api_url")
         started = self._clock()
-        answer, attempts = await self._send_with_retries(request)
+        answer, attempts = await self._send_with_retries(request, deadline)
+        adapter = ADAPTERS[route.provider]
+        outcome = adapter.read(answer.body, self._settings.router_url_string)
+        image = await self._follow(outcome, adapter, token, deadline, route.model)
         upstream_seconds = self._clock() - started
-        image = extract_image(answer.body)
         if sniff_image_format(image) == "png":
             png = to_png(image)  # a chunk walk with CRCs: cheap enough for the event loop
         else:
             png = await anyio.to_thread.run_sync(to_png, image)
         return GeneratedImage(
             png=png,
-            model=request.target.model,
+            model=route.model,
+            provider=route.provider,
             parameters=description.parameters.to_payload(),
             attempts=attempts,
             upstream_seconds=upstream_seconds,
             request_id=answer.request_id,
         )
 
-    async def _send_with_retries(self, request: InferenceRequest) -> tuple[UpstreamAnswer, int]:
+    async def _follow(
+        self, outcome: Outcome, adapter: Adapter, token: str, deadline: float, model: str
+    ) -> bytes:
+        """From the first answer to image bytes: poll a job until done, download a link."""
+        while isinstance(outcome, PollJob):
+            outcome = await self._poll(outcome, adapter, token, deadline, model)
+        if isinstance(outcome, ImageLink):
+            return await self._download(outcome.url, deadline)
+        assert isinstance(outcome, ImageData)
+        return outcome.data
+
+    async def _poll(
+        self, job: PollJob, adapter: Adapter, token: str, deadline: float, model: str
+    ) -> Outcome:
+        assert adapter.read_poll is not None
+        await self._guard.check(job.url, field="the provider's job URL")
+        interval = min(job.interval, self._settings.hf_max_poll_interval)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        while True:
+            if self._clock() + interval >= deadline:
+                raise UpstreamTimeoutError(
+                    f"The provider {adapter.name} did not finish the image within "
+                    f"{self._settings.hf_retry_deadline:g} seconds."
+                )
+            await self._sleep(interval)
+            try:
+                answer = await self._get(job.url, headers, deadline)
+            except httpx.TransportError as error:
+                logger.warning(
+                    "polling %s failed (%s); polling again", adapter.name, type(error).__name__
+                )
+                continue
+            if not 200 <= answer.status < 300:
+                raise upstream_error(
+                    answer.status, answer.body, answer.headers, model=model, secrets=[token]
+                )
+            outcome = adapter.read_poll(answer.body)
+            if outcome is not None:
+                return outcome
+
+    async def _download(self, url: str, deadline: float) -> bytes:
+        """The image a provider left at a URL: fetched without the token, from allowed hosts only."""
+        try:
+            parsed = httpx.URL(url)
+            await self._download_guard.check(parsed, field="the provider's image URL")
+        except (httpx.InvalidURL, ForbiddenTargetError) as error:
+            detail = error.message if isinstance(error, ForbiddenTargetError) else "not a URL"
+            raise UpstreamError(
+                f"The provider's image cannot be downloaded: {detail} (PROVIDER_CDN_HOSTS)."
+            ) from error
+        try:
+            answer = await self._get(parsed, {"Accept": "image/*"}, deadline)
+        except httpx.TransportError as error:
+            raise UpstreamError(
+                f"Downloading the image from {parsed.host} failed ({type(error).__name__})."
+            ) from error
+        if answer.status != 200:
+            raise UpstreamError(
+                f"Downloading the image from {parsed.host} failed ({answer.status}).",
+                status_code=answer.status,
+            )
+        return answer.body
+
+    async def _get(
+        self, url: httpx.URL, headers: dict[str, str], deadline: float
+    ) -> UpstreamAnswer:
+        remaining = deadline - self._clock()
+        try:
+            with anyio.fail_after(max(remaining, 0.001)):
+                return await self._exchange("GET", url, headers=headers)
+        except TimeoutError as error:
+            raise UpstreamTimeoutError(
+                f"The provider did not deliver the image within "
+                f"{self._settings.hf_retry_deadline:g} seconds."
+            ) from error
+
+    async def _send_with_retries(
+        self, request: InferenceRequest, deadline: float
+    ) -> tuple[UpstreamAnswer, int]:
         settings = self._settings
-        deadline = self._clock() + settings.hf_retry_deadline
         secrets = [request.headers["Authorization"].removeprefix("Bearer ")]
         wait_for_model = False
         failure: UpstreamError = UpstreamError("The inference API was not called.")
@@ -188,7 +318,7 @@ class HuggingFaceClient:
                 )
                 delay = backoff_delay(attempt, settings.hf_max_backoff, self._jitter())
             else:
-                if answer.status == 200:
+                if 200 <= answer.status < 300:
                     return answer, attempt
                 if 300 <= answer.status < 400:
                     raise self._redirect_error(answer)
@@ -224,15 +354,19 @@ class HuggingFaceClient:
         headers = request.headers
         if wait_for_model:
             headers = {**headers, "x-wait-for-model": "true"}
+        return await self._exchange(
+            "POST", request.target.url, headers=headers, content=request.body
+        )
+
+    async def _exchange(
+        self, method: str, url: httpx.URL, *, headers: dict[str, str], content: bytes | None = None
+    ) -> UpstreamAnswer:
+        """One request and its size-capped answer, counted in the metrics."""
         started = time.perf_counter()
         status_code = None
         try:
             async with self._http.stream(
-                "POST",
-                request.target.url,
-                content=request.body,
-                headers=headers,
-                timeout=self._timeout,
+                method, url, content=content, headers=headers, timeout=self._timeout
             ) as response:
                 status_code = response.status_code
                 body = await self._read_capped(response)
@@ -242,7 +376,7 @@ class HuggingFaceClient:
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """The body, refused once it grows past the cap (error bodies are merely cut short)."""
-        is_success = response.status_code == 200
+        is_success = response.is_success
         limit = self._settings.max_response_bytes if is_success else ERROR_BODY_LIMIT
         declared = response.headers.get("content-length", "")
         if is_success and declared.isdigit() and int(declared) > limit:
