@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
+from httpx_aiohttp import AiohttpTransport
 
 from .capacity import Capacity
 from .config import Settings
@@ -39,12 +40,17 @@ class Runtime:
 def build_http_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The one HTTP client of the process; redirects are never followed implicitly."""
+    """The one HTTP client of the process; redirects are never followed implicitly.
+
+    httpx's API over aiohttp's connections (httpx-aiohttp): a tenth of httpcore's CPU per
+    request (README, Performance). Tests may pass a transport of their own.
+    """
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.engine_request_timeout, connect=settings.hf_connect_timeout),
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        limits=limits,
         follow_redirects=False,
-        transport=transport,
+        transport=transport or AiohttpTransport(limits=limits),
     )
 
 

@@ -228,7 +228,7 @@ class HuggingFaceClient:
         while True:
             if self._clock() + interval >= deadline:
                 raise UpstreamTimeoutError(
-                    f"The provider {adapter.name} did not finish the image within "
+                    f"The provider {adapter.name} did not deliver the image within "
                     f"{self._settings.hf_retry_deadline:g} seconds."
                 )
             await self._sleep(interval)

@@ -10,6 +10,16 @@ _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-trace-id", "x-amz-cf-id")
 _DETAIL_LIMIT = 300
 
 
+def error_words(error: object) -> str:
+    """Readable text from an error field: a string, a list, or objects with a message."""
+    if isinstance(error, list):
+        return "; ".join(error_words(item) for item in error)
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("msg")
+        return str(message) if message else str(error)
+    return str(error)
+
+
 def upstream_detail(body: bytes, headers: Mapping[str, str]) -> str:
     """The upstream's own words: `X-Error-Message`, JSON `error`/`errors`, or plain text."""
     if headers.get("x-error-message"):
@@ -21,17 +31,12 @@ def upstream_detail(body: bytes, headers: Mapping[str, str]) -> str:
         document = None
     if isinstance(document, dict):
         error = document.get("error") or document.get("detail") or document.get("message")
-        if isinstance(error, list):
-            return "; ".join(map(str, error))
         if error:
-            return str(error)
+            return error_words(error)
         if document.get("error_description"):
             return str(document["error_description"])
         if isinstance(document.get("errors"), list):
-            return "; ".join(
-                str(item.get("message", item)) if isinstance(item, dict) else str(item)
-                for item in document["errors"]
-            )
+            return error_words(document["errors"])
         return ""
     if text.startswith("<"):
         return ""

@@ -16,6 +16,7 @@ import httpx
 from ..errors import UpstreamError, UpstreamFormatError
 from ..redaction import redact
 from .decoding import extract_image
+from .failures import error_words
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def _first(items: Any, what: str) -> Any:
 
 
 def _job_failed(provider: str, detail: Any) -> UpstreamError:
-    text = redact(str(detail or "no reason given"))[:300]
+    text = redact(error_words(detail) if detail else "no reason given")[:300]
     return UpstreamError(f"The provider {provider} could not generate the image: {text}.")
 
 
@@ -209,12 +210,15 @@ def _nscale_body(prompt: str, parameters: dict[str, Any], provider_model: str) -
     return body
 
 
-def _read_generations(body: bytes, _: str) -> Outcome:
-    document = _mapping(parse_json_answer(body, "the provider"), "data")
-    entry = _mapping(_first(document.get("data"), "image"), "image")
-    if entry.get("b64_json"):
-        return ImageData(extract_image(json.dumps(entry["b64_json"]).encode()))
-    return _link_or_data(entry.get("url"))
+def _generations_reader(provider: str) -> Callable[[bytes, str], Outcome]:
+    def read(body: bytes, _: str) -> Outcome:
+        document = _mapping(parse_json_answer(body, provider), "data")
+        entry = _mapping(_first(document.get("data"), "image"), "image")
+        if entry.get("b64_json"):
+            return ImageData(extract_image(json.dumps(entry["b64_json"]).encode()))
+        return _link_or_data(entry.get("url"))
+
+    return read
 
 
 # wavespeed: {"prompt", ...}; a job: poll data.urls.get until data.status is completed.
@@ -297,7 +301,7 @@ ADAPTERS: dict[str, Adapter] = {
             name="together",
             route=lambda _: "/v1/images/generations",
             body=_together_body,
-            read=_read_generations,
+            read=_generations_reader("together"),
             takes=KNOWN_PARAMETERS - {"scheduler"},
             model_in_body=True,
         ),
@@ -305,7 +309,7 @@ ADAPTERS: dict[str, Adapter] = {
             name="nscale",
             route=lambda _: "/v1/images/generations",
             body=_nscale_body,
-            read=_read_generations,
+            read=_generations_reader("nscale"),
             takes=frozenset({"negative_prompt", "width", "height", "seed"}),
             model_in_body=True,
         ),
