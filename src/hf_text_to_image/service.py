@@ -31,7 +31,8 @@ The image is always returned as a real PNG, whatever format the model answered i
 |---|---|---|
 | `api_token` | yes, unless the operator set a default token | your Hugging Face access token (`hf_...`) with the "Make calls to Inference Providers" permission |
 | `api_url` | `api_url` or `model` | the URL to call: a router URL, an Inference Endpoint; the retired `https://api-inference.huggingface.co/models/...` form is rewritten to the router |
-| `model` | `api_url` or `model` | a model id such as `stabilityai/stable-diffusion-3-medium-diffusers`, served by Hugging Face's own inference API |
+| `model` | `api_url` or `model` | a model id such as `black-forest-labs/FLUX.1-dev` |
+| `provider` | no | with `model`: `auto` (the first live Inference Provider), `hf-inference`, `fal-ai`, `replicate`, `together`, `nscale`, `wavespeed` or `zai-org` |
 | `parameters` | no | `guidance_scale` (0-100), `negative_prompt`, `num_inference_steps` (1-1000), `width` and `height` (64-4096), `scheduler`, `seed`; the older `target_size: {{"width", "height"}}` is accepted; other keys are passed through |
 | `flat_parameters` | no | `true` sends the parameters beside `inputs` instead of under `parameters`, for endpoints that expect them there |
 | `use_cache` | no | `false` asks the API not to answer from its cache |
