@@ -5,9 +5,11 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hf_text_to_image.huggingface.payloads import build_inference_request
+from hf_text_to_image.huggingface.payloads import build_request
+from hf_text_to_image.huggingface.routing import route_for_hf_inference
 from hf_text_to_image.inputs import JsonDescription, parse_prompt
 
+ROUTE = route_for_hf_inference("org/model", "https://router.huggingface.co/hf-inference/models/")
 DESCRIPTION = JsonDescription(api_token="hf_PropertyToken123456", model="org/model")
 prompts = (
     st.text(min_size=1, max_size=500)
@@ -20,12 +22,7 @@ prompts = (
 def test_any_prompt_round_trips_through_file_and_body(prompt: str) -> None:
     parsed = parse_prompt(prompt.encode("utf-8"), max_length=1000)
     assert parsed == prompt
-    request = build_inference_request(
-        DESCRIPTION,
-        parsed,
-        model_base_url="https://router.huggingface.co/hf-inference/models/",
-        default_token=None,
-    )
+    request = build_request(ROUTE, DESCRIPTION, parsed, "hf_PropertyToken123456")
     assert json.loads(request.body)["inputs"] == prompt
 
 
@@ -59,12 +56,7 @@ def test_flat_parameters_never_replace_the_prompt(prompt: str, extra: dict[str, 
         flat_parameters=True,
         parameters=extra,
     )
-    request = build_inference_request(
-        description,
-        prompt,
-        model_base_url="https://router.huggingface.co/hf-inference/models/",
-        default_token=None,
-    )
+    request = build_request(ROUTE, description, prompt, "hf_PropertyToken123456")
     body = json.loads(request.body)
     assert body["inputs"] == prompt
     assert {key: body[key] for key in extra} == extra

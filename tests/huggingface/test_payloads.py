@@ -11,12 +11,16 @@ from hf_text_to_image.huggingface.payloads import (
     InferenceRequest,
     build_body,
     build_headers,
-    build_inference_request,
+    build_request,
     encode_json,
-    model_label,
-    resolve_target,
     resolve_token,
+)
+from hf_text_to_image.huggingface.routing import (
+    Route,
+    model_label,
     rewrite_legacy_url,
+    route_for_hf_inference,
+    route_for_url,
 )
 from hf_text_to_image.inputs import JsonDescription
 
@@ -33,6 +37,20 @@ def description(**fields: Any) -> JsonDescription:
     if "model" not in fields:
         fields.setdefault("api_url", ROUTER_URL)
     return JsonDescription.model_validate(fields)
+
+
+def resolve_target(described: JsonDescription, model_base_url: str) -> Route:
+    """Where the client sends a description with `api_url`, or `model` on hf-inference."""
+    if described.api_url:
+        return route_for_url(described, "https://router.huggingface.co")
+    return route_for_hf_inference(described.model or "", model_base_url)
+
+
+def build_inference_request(
+    described: JsonDescription, prompt: str, *, model_base_url: str, default_token: str | None
+) -> InferenceRequest:
+    token = resolve_token(described, default_token)
+    return build_request(resolve_target(described, model_base_url), described, prompt, token)
 
 
 def build(
@@ -315,4 +333,4 @@ def test_build_request_target() -> None:
     request = build(api_url=LEGACY_URL)
 
     assert str(request.target.url) == ROUTER_URL
-    assert request.target.rewritten_from == LEGACY_URL
+    assert request.target.model == MODEL

@@ -21,15 +21,8 @@ from ..redaction import redact
 from .decoding import PngImage, sniff_image_format, to_png
 from .failures import estimated_load_time, upstream_error
 from .hub import ProviderMappings, choose_provider
-from .payloads import (
-    InferenceRequest,
-    Target,
-    build_body,
-    build_headers,
-    encode_json,
-    resolve_token,
-)
-from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob, provider_body
+from .payloads import InferenceRequest, build_request, resolve_token
+from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob
 from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url
 
 logger = logging.getLogger(__name__)
@@ -163,20 +156,6 @@ class HuggingFaceClient:
                 route.url,
             )
 
-    def build_request(
-        self, route: Route, description: JsonDescription, prompt: str, token: str
-    ) -> InferenceRequest:
-        """The provider's request for this prompt, as plain data."""
-        parameters = description.parameters.to_payload()
-        headers = build_headers(token, use_cache=description.use_cache)
-        if route.provider == "hf-inference":
-            body = build_body(prompt, parameters, flat=description.flat_parameters)
-        else:
-            adapter = ADAPTERS[route.provider]
-            body = provider_body(adapter, prompt, parameters, route.provider_model)
-            headers.update(adapter.headers)
-        return InferenceRequest(Target(route.url, route.model), headers, encode_json(body))
-
     async def generate(self, description: JsonDescription, prompt: str) -> GeneratedImage:
         """Call the model's provider for `prompt` and return the image as a checked PNG."""
         default_token = self._settings.hf_token
@@ -185,7 +164,7 @@ class HuggingFaceClient:
         )
         deadline = self._clock() + self._settings.hf_retry_deadline
         route = await self.route(description, token)
-        request = self.build_request(route, description, prompt, token)
+        request = build_request(route, description, prompt, token)
         await self._guard.check(request.target.url, field="api_url")
         started = self._clock()
         answer, attempts = await self._send_with_retries(request, deadline)

@@ -8,9 +8,8 @@ import httpx
 
 from ..errors import InvalidInputError
 from ..inputs import JsonDescription
-
-LEGACY_PREFIX = "https://api-inference.huggingface.co/models/"
-ROUTER_HF_INFERENCE_PREFIX = "https://router.huggingface.co/hf-inference/models/"
+from .providers import ADAPTERS, provider_body
+from .routing import Route
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,6 @@ class Target:
 
     url: httpx.URL
     model: str
-    rewritten_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,37 +27,6 @@ class InferenceRequest:
     target: Target
     headers: dict[str, str]
     body: bytes
-
-
-def rewrite_legacy_url(url: str) -> str | None:
-    """The router URL that replaces a retired `api-inference` URL, or None for any other URL."""
-    if url.startswith(LEGACY_PREFIX):
-        return ROUTER_HF_INFERENCE_PREFIX + url.removeprefix(LEGACY_PREFIX)
-    return None
-
-
-def model_label(url: httpx.URL) -> str:
-    """A short name for the model behind a URL: `org/name` for `/models/org/name` routes."""
-    path = url.path
-    if "/models/" in path:
-        return path.split("/models/", 1)[1].strip("/")
-    return f"{url.host}{path}".rstrip("/")
-
-
-def resolve_target(description: JsonDescription, model_base_url: str) -> Target:
-    """Turn `api_url` or `model` into the URL to call; legacy URLs are rewritten."""
-    if description.model:
-        url = httpx.URL(model_base_url.rstrip("/") + "/" + description.model)
-        return Target(url=url, model=description.model)
-    raw_url = (description.api_url or "").strip()
-    rewritten = rewrite_legacy_url(raw_url)
-    try:
-        url = httpx.URL(rewritten or raw_url)
-    except httpx.InvalidURL as error:
-        raise InvalidInputError("api_url is not a valid URL.") from error
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidInputError("api_url must be a full https:// URL of a model or endpoint.")
-    return Target(url=url, model=model_label(url), rewritten_from=raw_url if rewritten else None)
 
 
 def resolve_token(description: JsonDescription, default_token: str | None) -> str:
@@ -98,19 +65,16 @@ def encode_json(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def build_inference_request(
-    description: JsonDescription,
-    prompt: str,
-    *,
-    model_base_url: str,
-    default_token: str | None,
+def build_request(
+    route: Route, description: JsonDescription, prompt: str, token: str
 ) -> InferenceRequest:
-    """The complete request for one prompt, as plain data."""
-    target = resolve_target(description, model_base_url)
-    token = resolve_token(description, default_token)
-    body = build_body(prompt, description.parameters.to_payload(), flat=description.flat_parameters)
-    return InferenceRequest(
-        target=target,
-        headers=build_headers(token, use_cache=description.use_cache),
-        body=encode_json(body),
-    )
+    """The complete request for one prompt to the route's provider, as plain data."""
+    parameters = description.parameters.to_payload()
+    headers = build_headers(token, use_cache=description.use_cache)
+    if route.provider == "hf-inference":
+        body = build_body(prompt, parameters, flat=description.flat_parameters)
+    else:
+        adapter = ADAPTERS[route.provider]
+        body = provider_body(adapter, prompt, parameters, route.provider_model)
+        headers.update(adapter.headers)
+    return InferenceRequest(Target(route.url, route.model), headers, encode_json(body))

@@ -7,8 +7,10 @@ import httpx
 from ..errors import InvalidInputError
 from ..inputs import JsonDescription
 from .hub import ProviderEntry
-from .payloads import model_label, rewrite_legacy_url
 from .providers import ADAPTERS, provider_model_from_path
+
+LEGACY_PREFIX = "https://api-inference.huggingface.co/models/"
+ROUTER_HF_INFERENCE_PREFIX = "https://router.huggingface.co/hf-inference/models/"
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,21 @@ class Route:
     provider_model: str
     model: str
     rewritten_from: str | None = None
+
+
+def rewrite_legacy_url(url: str) -> str | None:
+    """The router URL that replaces a retired `api-inference` URL, or None for any other URL."""
+    if url.startswith(LEGACY_PREFIX):
+        return ROUTER_HF_INFERENCE_PREFIX + url.removeprefix(LEGACY_PREFIX)
+    return None
+
+
+def model_label(url: httpx.URL) -> str:
+    """A short name for the model behind a URL: `org/name` for `/models/org/name` routes."""
+    path = url.path
+    if "/models/" in path:
+        return path.split("/models/", 1)[1].strip("/")
+    return f"{url.host}{path}".rstrip("/")
 
 
 def parse_api_url(raw_url: str) -> tuple[httpx.URL, str | None]:
