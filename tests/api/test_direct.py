@@ -34,7 +34,10 @@ async def public_resolver(host: str, port: int) -> list[str]:
 
 @pytest.fixture
 def hf_api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=ROUTER, assert_all_called=False) as router:
+    # The "httpx" mocker intercepts at the client, whatever its transport (the service's is
+    # aiohttp's); the test client's own requests to the app pass through to it.
+    with respx.mock(base_url=ROUTER, assert_all_called=False, using="httpx") as router:
+        router.route(host="testserver").pass_through()
         yield router
 
 

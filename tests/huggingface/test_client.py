@@ -91,7 +91,8 @@ def json_answer(status: int, document: Any, **headers: str) -> httpx.Response:
 
 @pytest.fixture
 def hf_api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=ROUTER, assert_all_called=False) as router:
+    # The "httpx" mocker intercepts at the client, whatever its transport (aiohttp's here).
+    with respx.mock(base_url=ROUTER, assert_all_called=False, using="httpx") as router:
         yield router
 
 

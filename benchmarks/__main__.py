@@ -1,0 +1,91 @@
+"""`python -m benchmarks [--smoke] [--out DIR]`: every scenario, a table, a chart, one JSON line."""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .chart import draw_sweep
+from .harness import open_bench
+from .plans import FULL, SMOKE, Plan
+from .processes import REPOSITORY
+from .report import build_rows, render_table, targets
+from .scenarios import concurrency_sweep, engine_scenarios, memory, startup
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, targets not judged (CI, < 60 s)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPOSITORY / "benchmarks" / "results", help="results folder"
+    )
+    return parser.parse_args(argv)
+
+
+async def run_scenarios(plan: Plan, log_dir: Path) -> dict[str, Any]:
+    async with open_bench(plan, log_dir) as bench:
+        results = await engine_scenarios(bench)
+        results["memory"] = await memory(bench)
+        results["chart"] = await concurrency_sweep(bench)
+        results["startup"] = startup(bench.startup_seconds)
+    return results
+
+
+def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def commit() -> str:
+    answer = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],  # noqa: S607 - git from PATH
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return answer.stdout.strip() or "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = SMOKE if args.smoke else FULL
+    (args.out / "logs").mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # stop the children on SIGTERM too
+    started = time.monotonic()
+    try:
+        results = asyncio.run(run_scenarios(plan, args.out / "logs"))
+    except KeyboardInterrupt:
+        print("interrupted: every process the benchmark started is stopped", file=sys.stderr)
+        return 130
+    rows = build_rows(results, judged=plan.judge_targets)
+    chart_path = args.out / f"{plan.name}-throughput.png"
+    machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, commit {commit()}"
+    draw_sweep(results["chart"], chart_path, f"{plan.name} run; {machine}")
+    document = {
+        "benchmark": "hf-text-to-image",
+        "mode": plan.name,
+        "machine": machine,
+        "seconds": round(time.monotonic() - started, 1),
+        "results": results,
+        "targets": targets(rows) if plan.judge_targets else [],
+        "chart": str(chart_path.relative_to(REPOSITORY)),
+    }
+    line = json.dumps(document, separators=(",", ":"))
+    (args.out / f"{plan.name}.json").write_text(line + "\n")
+    print(render_table(rows))
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

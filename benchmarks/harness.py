@@ -1,0 +1,132 @@
+"""The benchmark's setting: one HTTP client, the stand-ins process, and services on demand."""
+
+import asyncio
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .driver import (
+    EngineRun,
+    check_reports,
+    configure_upstream,
+    new_task_ids,
+    probe_status,
+    standin_stats,
+    submit_tasks,
+    wait_for_reports,
+)
+from .plans import Plan
+from .processes import ChildProcess, free_loopback_port, service_process, standins_process
+from .standins import UpstreamConfig
+
+SERVICE_START_TIMEOUT = 60.0
+
+
+@dataclass
+class Service:
+    process: ChildProcess
+    url: str
+    concurrency: int
+
+
+@dataclass
+class Bench:
+    plan: Plan
+    client: httpx.AsyncClient
+    standins: ChildProcess
+    standins_url: str
+    log_dir: Path
+    startup_seconds: list[float] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def service(self, *, concurrency: int, max_tasks: int) -> AsyncIterator[Service]:
+        """The service as a real uvicorn process, stopped on the way out whatever happens."""
+        port = free_loopback_port()
+        process = service_process(
+            port,
+            self.standins_url,
+            concurrency=concurrency,
+            max_tasks=max_tasks,
+            log_dir=self.log_dir,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            process.start()
+            started = await process.wait_until_answering(
+                self.client, f"{url}/status", SERVICE_START_TIMEOUT
+            )
+            self.startup_seconds.append(started)
+            yield Service(process, url, concurrency)
+        finally:
+            process.stop()
+
+    async def run_engine_tasks(
+        self, service: Service, count: int, upstream: UpstreamConfig, *, probe: bool = False
+    ) -> EngineRun:
+        """`count` tasks through /compute until every report is in; fails on any error report."""
+        await configure_upstream(self.client, self.standins_url, upstream)
+        task_ids = new_task_ids(count)
+        service_cpu = service.process.cpu_seconds()
+        standins_cpu = self.standins.cpu_seconds()
+        stop_probe = asyncio.Event()
+        prober = asyncio.create_task(
+            probe_status(self.client, service.url, self.plan.status_interval, stop_probe)
+            if probe
+            else asyncio.sleep(0, result=[])
+        )
+        try:
+            submissions = await submit_tasks(
+                self.client,
+                service.url,
+                self.standins_url,
+                task_ids,
+                self.plan.submit_concurrency,
+            )
+            waves = math.ceil(count / service.concurrency)
+            within = waves * (upstream.latency * (1 + upstream.jitter) + 1.0) + 30
+            progress = await wait_for_reports(self.client, self.standins_url, count, within)
+        finally:
+            stop_probe.set()
+            status_answers = await prober
+        service_cpu = service.process.cpu_seconds() - service_cpu
+        standins_cpu = self.standins.cpu_seconds() - standins_cpu
+        stats = await standin_stats(self.client, self.standins_url)
+        check_reports(progress, stats, count)
+        reported_at = {task_id: at for task_id, (_, at) in stats["reports"].items()}
+        fetched_at = stats["fetch_started"]
+        sent_at = submissions.sent_at
+        return EngineRun(
+            tasks=count,
+            concurrency=service.concurrency,
+            latency=upstream.latency,
+            jitter=upstream.jitter,
+            seconds=max(reported_at.values()) - min(sent_at.values()),
+            task_run_seconds=[reported_at[task] - fetched_at[task] for task in task_ids],
+            end_to_end_seconds=[reported_at[task] - sent_at[task] for task in task_ids],
+            compute_answer_seconds=submissions.answer_seconds,
+            status_answer_seconds=status_answers,
+            service_cpu_seconds=service_cpu,
+            standins_cpu_seconds=standins_cpu,
+            upstream_peak_in_flight=stats["upstream_peak_in_flight"],
+            upstream_image_bytes=stats["image_bytes"],
+        )
+
+
+@asynccontextmanager
+async def open_bench(plan: Plan, log_dir: Path) -> AsyncIterator[Bench]:
+    """Start the stand-ins process (logs go to `log_dir`); stop it on the way out, always."""
+    port = free_loopback_port()
+    standins = standins_process(port, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=60.0, limits=limits) as client:
+        try:
+            standins.start()
+            await standins.wait_until_answering(client, f"{url}/_bench/progress", 30.0)
+            yield Bench(plan, client, standins, url, log_dir)
+        finally:
+            standins.stop()

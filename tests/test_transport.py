@@ -1,0 +1,120 @@
+"""The service's transport, httpx over aiohttp, against raw loopback servers: it answers as
+httpx does, follows no redirect, and fails with the exception types httpcore raises."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from hf_text_to_image.transport import AiohttpTransport, httpcore_equivalent
+
+
+@asynccontextmanager
+async def raw_server(answer: bytes, *, pause: float = 0.0) -> AsyncIterator[str]:
+    """A server that reads one request head, waits `pause` seconds, writes `answer`, closes."""
+
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await asyncio.sleep(pause)
+            writer.write(answer)
+            await writer.drain()
+        finally:
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        handlers.add(handler)
+        try:
+            await answer_once(reader, writer)
+        finally:
+            handlers.discard(handler)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        async with server:
+            yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        for handler in list(handlers):  # a client that gave up leaves its handler waiting
+            handler.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+
+@asynccontextmanager
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=5) as http:
+        yield http
+
+
+@pytest.mark.anyio
+async def test_answer_streams_as_with_httpx() -> None:
+    body = b"x" * 100_000
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nX-Request-Id: r1\r\n\r\n"
+    async with (
+        raw_server(head.encode() + body) as url,
+        client() as http,
+        http.stream("POST", url, content=b"{}") as response,
+    ):
+        received = b"".join([chunk async for chunk in response.aiter_bytes()])
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "r1"
+    assert received == body
+
+
+@pytest.mark.anyio
+async def test_redirect_is_answered_not_followed() -> None:
+    answer = b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.test/\r\nContent-Length: 0\r\n\r\n"
+    async with raw_server(answer) as url, client() as http:
+        response = await http.get(url)
+    assert response.status_code == 302
+    assert response.headers["location"] == "http://elsewhere.test/"
+
+
+@pytest.mark.anyio
+async def test_refused_connection_is_connect_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+@pytest.mark.anyio
+async def test_connection_closed_before_answer_is_remote_protocol_error() -> None:
+    async with raw_server(b"") as url, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(url)
+
+
+@pytest.mark.anyio
+async def test_body_cut_short_is_remote_protocol_error() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10
+    async with raw_server(answer) as url, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(url)
+
+
+@pytest.mark.anyio
+async def test_garbage_answer_is_remote_protocol_error() -> None:
+    async with raw_server(b"NOT HTTP AT ALL\r\n\r\n") as url, client() as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(url)
+
+
+@pytest.mark.anyio
+async def test_silence_past_the_read_timeout_is_read_timeout() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    async with raw_server(answer, pause=2) as url, client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(url, timeout=httpx.Timeout(5, read=0.2))
+
+
+def test_errors_that_are_not_aiohttps_are_left_alone() -> None:
+    assert httpcore_equivalent(ValueError("no")) is None
