@@ -1,6 +1,7 @@
 """The thin async client: build the request, guard it, send it with bounded retries, decode."""
 
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -119,6 +120,8 @@ class HuggingFaceClient:
             pool=settings.hf_read_timeout,
         )
         self._legacy_urls_seen: set[str] = set()
+        # Conversions hold the GIL; more threads than cores only starve the event loop.
+        self._conversions = anyio.CapacityLimiter(max(1, min(4, os.cpu_count() or 1)))
         self._download_guard = download_guard or OutboundGuard(
             OutboundPolicy.for_downloads(settings)
         )
@@ -175,7 +178,7 @@ class HuggingFaceClient:
         if sniff_image_format(image) == "png":
             png = to_png(image)  # a chunk walk with CRCs: cheap enough for the event loop
         else:
-            png = await anyio.to_thread.run_sync(to_png, image)
+            png = await anyio.to_thread.run_sync(to_png, image, limiter=self._conversions)
         return GeneratedImage(
             png=png,
             model=route.model,
