@@ -56,6 +56,14 @@ def commit() -> str:
     return answer.stdout.strip() or "unknown"
 
 
+def display_path(path: Path) -> str:
+    """The path relative to the repository when it lies inside it, else as given."""
+    resolved = path.resolve()
+    return str(
+        resolved.relative_to(REPOSITORY) if resolved.is_relative_to(REPOSITORY) else resolved
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = SMOKE if args.smoke else FULL
@@ -78,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
         "results": results,
         "targets": targets(rows) if plan.judge_targets else [],
-        "chart": str(chart_path.relative_to(REPOSITORY)),
+        "chart": display_path(chart_path),
     }
     line = json.dumps(document, separators=(",", ":"))
     (args.out / f"{plan.name}.json").write_text(line + "\n")
