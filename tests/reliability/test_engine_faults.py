@@ -105,3 +105,15 @@ def test_engine_forgetting_the_service_leads_to_a_new_announce(
     engine.forget(SLUG)
     wait_for(lambda: SLUG in engine.services)
     assert "no longer knows the service" in caplog.text
+
+
+def test_oversized_input_file_is_refused_without_reading_it_all(
+    start_service: Start, engine: EngineStandIn
+) -> None:
+    service = start_service(max_prompt_length=100)
+    task = service_task(engine)
+    engine.storage[task["task"]["data_in"][1]] = b"a" * 100_000
+    httpx.post(f"{service.url}/compute", json=task)
+    report = wait_for_report(engine, task["task"]["id"])
+    assert report["status"] == "error"
+    assert "is larger than 416 bytes" in report["error_message"]

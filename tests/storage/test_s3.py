@@ -51,7 +51,7 @@ async def test_put_then_get_round_trips(s3_endpoint: tuple[str, str]) -> None:
         key = await storage.put(b"\x89PNG data", filename="result.png", content_type="image/png")
         assert key.endswith(".png")
         uuid.UUID(key.removesuffix(".png"))
-        assert await storage.get(key) == b"\x89PNG data"
+        assert await storage.get(key, max_bytes=1000) == b"\x89PNG data"
         assert await pool.storage_for(credentials(*s3_endpoint)) is not storage
     finally:
         await pool.close()
@@ -63,7 +63,7 @@ async def test_missing_key_and_bucket_are_storage_errors(s3_endpoint: tuple[str,
     try:
         storage = await pool.storage_for(credentials(*s3_endpoint))
         with pytest.raises(StorageError, match=r"missing\.json is not in the bucket"):
-            await storage.get("missing.json")
+            await storage.get("missing.json", max_bytes=1000)
         no_bucket = await pool.storage_for(credentials(s3_endpoint[0], bucket="nope"))
         with pytest.raises(StorageError, match="bucket does not exist"):
             await no_bucket.put(b"x", filename="result.png", content_type="image/png")
@@ -77,7 +77,7 @@ async def test_endpoint_down_is_a_storage_error() -> None:
     try:
         storage = await pool.storage_for(credentials("http://127.0.0.1:9", "engine"))
         with pytest.raises(StorageError, match="could not be reached") as caught:
-            await storage.get("a.json")
+            await storage.get("a.json", max_bytes=1000)
         assert "minio123" not in caught.value.message
     finally:
         await pool.close()
@@ -92,3 +92,16 @@ def test_describe_s3_failure_names_no_credential() -> None:
     )
     down = EndpointConnectionError(endpoint_url="http://x")
     assert "EndpointConnectionError" in describe_s3_failure(down, "Storing the result")
+
+
+@pytest.mark.anyio
+async def test_get_refuses_an_object_over_the_limit(s3_endpoint: tuple[str, str]) -> None:
+    pool = S3ClientPool(timeout=5)
+    try:
+        storage = await pool.storage_for(credentials(*s3_endpoint))
+        key = await storage.put(b"x" * 5000, filename="big.txt", content_type="text/plain")
+        with pytest.raises(StorageError, match="larger than 4999 bytes"):
+            await storage.get(key, max_bytes=4999)
+        assert len(await storage.get(key, max_bytes=5000)) == 5000
+    finally:
+        await pool.close()

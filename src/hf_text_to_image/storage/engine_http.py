@@ -8,15 +8,12 @@ from ..errors import StorageError
 
 
 class EngineHttpStorage:
-    def __init__(
-        self, http: httpx.AsyncClient, storage_url: str, *, timeout: float, max_bytes: int
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient, storage_url: str, *, timeout: float) -> None:
         self._http = http
         self._base_url = storage_url.rstrip("/")
         self._timeout = timeout
-        self._max_bytes = max_bytes
 
-    async def get(self, key: str) -> bytes:
+    async def get(self, key: str, *, max_bytes: int) -> bytes:
         url = f"{self._base_url}/{quote(key, safe='')}"
         try:
             async with self._http.stream("GET", url, timeout=self._timeout) as response:
@@ -32,9 +29,9 @@ class EngineHttpStorage:
                 size = 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
-                    if size > self._max_bytes:
+                    if size > max_bytes:
                         raise StorageError(
-                            f"The input file {key} is larger than {self._max_bytes} bytes."
+                            f"The input file {key} is larger than {max_bytes} bytes."
                         )
                     chunks.append(chunk)
                 return b"".join(chunks)

@@ -45,10 +45,12 @@ class S3Storage:
         self._client = client
         self._bucket = bucket
 
-    async def get(self, key: str) -> bytes:
+    async def get(self, key: str, *, max_bytes: int) -> bytes:
         try:
             response = await self._client.get_object(Bucket=self._bucket, Key=key)
             async with response["Body"] as body:
+                if response.get("ContentLength", 0) > max_bytes:
+                    raise StorageError(f"The input file {key} is larger than {max_bytes} bytes.")
                 return await body.read()
         except (ClientError, BotoCoreError, OSError) as error:
             raise StorageError(describe_s3_failure(error, f"The input file {key}")) from error

@@ -59,12 +59,7 @@ class TaskPipeline:
     async def storage_for(self, service_task: ServiceTask) -> TaskStorage:
         if service_task.storage_url:
             return EngineHttpStorage(
-                self._http,
-                service_task.storage_url,
-                timeout=self._settings.engine_request_timeout,
-                max_bytes=self._settings.max_description_bytes
-                + 4 * self._settings.max_prompt_length
-                + 16,
+                self._http, service_task.storage_url, timeout=self._settings.engine_request_timeout
             )
         assert service_task.s3 is not None
         return await self._s3_clients.storage_for(service_task.s3)
@@ -87,14 +82,17 @@ class TaskPipeline:
 
     async def _produce(self, service_task: ServiceTask) -> TaskUpdate:
         task_id = service_task.task.id
+        settings = self._settings
         try:
             description_key, prompt_key = input_keys(service_task)
             storage = await self.storage_for(service_task)
             self._board.set_status(task_id, TaskStatus.FETCHING)
             logger.info("task %s: fetching inputs", task_id)
             with self._metrics.phase("fetch"):
+                # Never more than the parsers accept (UTF-8 takes at most 4 bytes a character).
                 raw_description, raw_prompt = await asyncio.gather(
-                    storage.get(description_key), storage.get(prompt_key)
+                    storage.get(description_key, max_bytes=settings.max_description_bytes),
+                    storage.get(prompt_key, max_bytes=4 * settings.max_prompt_length + 16),
                 )
             self._board.set_status(task_id, TaskStatus.PROCESSING)
             logger.info("task %s: generating", task_id)
