@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hf_text_to_image.huggingface.payloads import build_request
+from hf_text_to_image.huggingface.providers import KNOWN_PARAMETERS
 from hf_text_to_image.huggingface.routing import route_for_hf_inference
 from hf_text_to_image.inputs import JsonDescription, parse_prompt
 
@@ -30,20 +31,7 @@ def test_any_prompt_round_trips_through_file_and_body(prompt: str) -> None:
     prompts,
     st.dictionaries(
         st.text(max_size=20).filter(
-            lambda key: (
-                key
-                not in {
-                    "guidance_scale",
-                    "negative_prompt",
-                    "num_inference_steps",
-                    "width",
-                    "height",
-                    "scheduler",
-                    "seed",
-                    "target_size",
-                    "inputs",
-                }
-            )
+            lambda key: key not in KNOWN_PARAMETERS | {"target_size", "inputs"}
         ),
         st.text(max_size=50),
         max_size=5,
