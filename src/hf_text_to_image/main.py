@@ -2,6 +2,7 @@
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from . import __doc__ as package_doc
 from .api import direct, system, tasks
@@ -22,7 +23,8 @@ def create_app(
     """Build the service; tests pass their own settings, transport and resolver."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
-    app = FastAPI(
+    # Swagger UI's assets served by the service itself: /docs works without reaching a CDN.
+    app = FastAPIOffline(
         title=NAME,
         summary=SUMMARY or package_doc,
         description=DESCRIPTION_MARKDOWN,
