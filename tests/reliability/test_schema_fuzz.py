@@ -27,6 +27,9 @@ def fuzzed_service() -> Iterator[str]:
             _env_file=None,
             **LOOPBACK_POLICY,
             hf_model_base_url=f"{hf_server.url}/models/",
+            # Even a generated description naming only a model stays on loopback.
+            hf_router_url=hf_server.url,
+            hf_hub_url=hf_server.url,
             trusted_engine_origins=[engine_server.url],
             hf_max_backoff=0.01,
             callback_retry_budget=1,
