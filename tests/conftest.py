@@ -2,7 +2,9 @@
 
 import functools
 import io
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +40,38 @@ class _Capture(logging.Handler):
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
         self._sink.append(f"log {record.name}: {text}")
+
+
+def _is_loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    if not isinstance(host, str):
+        return True  # a Unix socket path
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Suite-wide: a connection to anything but this machine fails before it is made."""
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+
+    def guarded(original: Any) -> Any:
+        @functools.wraps(original)
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+                raise ConnectionRefusedError(f"tests stay on this machine, not {address!r}")
+            return original(sock, address)
+
+        return connect
+
+    patcher = pytest.MonkeyPatch()
+    patcher.setattr(socket.socket, "connect", guarded(original_connect))
+    patcher.setattr(socket.socket, "connect_ex", guarded(original_connect_ex))
+    yield
+    patcher.undo()
 
 
 @pytest.fixture(autouse=True)
