@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .inputs import Provider
+
 # The repository's `.env`, found whether the service starts from the root or from `src/`.
 _REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 
@@ -67,9 +69,7 @@ class Settings(BaseSettings):
     # Inference Providers.
     hf_router_url: HttpUrl = HttpUrl("https://router.huggingface.co")
     hf_hub_url: HttpUrl = HttpUrl("https://huggingface.co")
-    hf_default_provider: Literal[
-        "auto", "hf-inference", "fal-ai", "replicate", "together", "nscale", "wavespeed", "zai-org"
-    ] = "auto"
+    hf_default_provider: Provider = "auto"
     hf_provider_mapping_ttl: float = Field(default=600.0, ge=0)
     hf_max_poll_interval: float = Field(default=5.0, gt=0)
     provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_PROVIDER_CDN_HOSTS))

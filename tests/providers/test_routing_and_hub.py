@@ -181,3 +181,12 @@ async def test_mapping_failures(answer: Any, error: type[Exception], phrase: str
                 await ProviderMappings(http, HUB, ttl=60, timeout=5).entries(
                     FLUX, "hf_Token1234567"
                 )
+
+
+def test_provider_names_accepted_are_the_adapters() -> None:
+    from typing import get_args
+
+    from hf_text_to_image.huggingface.providers import ADAPTERS
+    from hf_text_to_image.inputs import Provider
+
+    assert set(get_args(Provider)) == {"auto", *ADAPTERS}

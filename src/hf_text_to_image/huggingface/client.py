@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 
+from ..bodies import read_at_most
 from ..config import Settings
 from ..errors import ForbiddenTargetError, UpstreamError, UpstreamFormatError, UpstreamTimeoutError
 from ..inputs import JsonDescription
@@ -363,16 +364,10 @@ class HuggingFaceClient:
         declared = response.headers.get("content-length", "")
         if is_success and declared.isdigit() and int(declared) > limit:
             raise self._too_large_error()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                if is_success:
-                    raise self._too_large_error()
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body, cut_short = await read_at_most(response, limit)
+        if cut_short and is_success:
+            raise self._too_large_error()
+        return body
 
     def _too_large_error(self) -> UpstreamFormatError:
         return UpstreamFormatError(

@@ -4,8 +4,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from ..errors import InvalidInputError
 from ..inputs import JsonDescription
 from .providers import ADAPTERS, provider_body
@@ -13,18 +11,10 @@ from .routing import Route
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where the request goes, and the name to show the user for it."""
-
-    url: httpx.URL
-    model: str
-
-
-@dataclass(frozen=True)
 class InferenceRequest:
     """Everything needed to send one inference call, built before any I/O."""
 
-    target: Target
+    target: Route
     headers: dict[str, str]
     body: bytes
 
@@ -77,4 +67,4 @@ def build_request(
         adapter = ADAPTERS[route.provider]
         body = provider_body(adapter, prompt, parameters, route.provider_model)
         headers.update(adapter.headers)
-    return InferenceRequest(Target(route.url, route.model), headers, encode_json(body))
+    return InferenceRequest(route, headers, encode_json(body))

@@ -4,6 +4,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..bodies import read_at_most
 from ..errors import StorageError
 
 
@@ -25,16 +26,10 @@ class EngineHttpStorage:
                     raise StorageError(
                         f"The engine's storage answered {response.status_code} for the input file {key}."
                     )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise StorageError(
-                            f"The input file {key} is larger than {max_bytes} bytes."
-                        )
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                body, cut_short = await read_at_most(response, max_bytes)
+                if cut_short:
+                    raise StorageError(f"The input file {key} is larger than {max_bytes} bytes.")
+                return body
         except httpx.HTTPError as error:
             raise StorageError(
                 f"The engine's storage could not be reached to read {key} ({type(error).__name__})."
