@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=20.0, gt=0)
     max_concurrent_tasks: int = Field(default=16, ge=1)
     task_retention_seconds: float = Field(default=3600.0, ge=0)
+    max_finished_tasks: int = Field(default=10_000, ge=0)
     callback_retry_budget: float = Field(default=120.0, ge=0)
     engine_request_timeout: float = Field(default=15.0, gt=0)
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)

@@ -69,7 +69,11 @@ def build_lifespan(
             hf = HuggingFaceClient(
                 http, settings, guard, metrics=metrics, download_guard=download_guard
             )
-            board = TaskBoard(settings.max_tasks, settings.task_retention_seconds)
+            board = TaskBoard(
+                settings.max_tasks,
+                settings.task_retention_seconds,
+                max_finished=settings.max_finished_tasks,
+            )
             s3_clients = S3ClientPool(timeout=settings.engine_request_timeout)
             reporter = Reporter(
                 http, timeout=settings.engine_request_timeout, budget=settings.callback_retry_budget

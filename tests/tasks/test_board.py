@@ -59,3 +59,23 @@ def test_close_hands_back_queued_and_refuses_new() -> None:
     assert [record.id for record in board.close()] == ["a", "b"]
     with pytest.raises(ServiceBusyError, match="shutting down"):
         board.submit(make_task("c"))
+
+
+def test_finished_tasks_are_bounded_in_number_as_well_as_time() -> None:
+    board = TaskBoard(max_tasks=5, retention_seconds=3600, max_finished=3)
+    for task_id in ("a", "b", "c", "d", "e"):
+        board.submit(make_task(task_id))
+        board.set_status(task_id, TaskStatus.FINISHED)
+        board.release(task_id)
+    assert board.finished_count == 3
+    assert board.status_of("a") is None
+    assert board.status_of("b") is None
+    assert [board.status_of(task_id) for task_id in ("c", "d", "e")] == [TaskStatus.FINISHED] * 3
+
+
+def test_no_finished_task_is_kept_with_a_bound_of_zero() -> None:
+    board = TaskBoard(max_tasks=5, retention_seconds=3600, max_finished=0)
+    board.submit(make_task("a"))
+    board.release("a")
+    assert board.finished_count == 0
+    assert board.status_of("a") is None

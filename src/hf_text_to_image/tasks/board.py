@@ -23,17 +23,29 @@ class TaskRecord:
         return self.service_task.task.id
 
 
+# Finished tasks remembered at most (each entry is an id of up to 200 characters and a status).
+DEFAULT_MAX_FINISHED = 10_000
+
+
 class TaskBoard:
     """Accepts at most `max_tasks` unfinished tasks and answers their status until retention ends.
 
-    A task counts against `max_tasks` from acceptance until its final report was sent.
+    A task counts against `max_tasks` from acceptance until its final report was sent. Finished
+    tasks are remembered for `retention_seconds`, and at most `max_finished` of them (the
+    oldest are forgotten first), so that no number of tasks grows the board without bound.
     """
 
     def __init__(
-        self, max_tasks: int, retention_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        max_tasks: int,
+        retention_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_finished: int = DEFAULT_MAX_FINISHED,
     ) -> None:
         self.max_tasks = max_tasks
         self._retention = retention_seconds
+        self._max_finished = max_finished
         self._clock = clock
         self._queue: asyncio.Queue[TaskRecord] = asyncio.Queue()
         self._active: dict[str, TaskRecord] = {}
@@ -47,6 +59,11 @@ class TaskBoard:
     @property
     def queued_count(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def finished_count(self) -> int:
+        """Finished tasks still answerable (at most `max_finished`)."""
+        return len(self._done)
 
     def submit(self, service_task: ServiceTask) -> bool:
         """Queue a task; False if the same id is already queued or running (nothing to do)."""
@@ -97,6 +114,8 @@ class TaskBoard:
         return waiting
 
     def _forget_expired(self) -> None:
+        while len(self._done) > self._max_finished:
+            self._done.popitem(last=False)
         horizon = self._clock() - self._retention
         while self._done:
             task_id, (_, finished_at) = next(iter(self._done.items()))
