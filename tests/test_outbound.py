@@ -2,6 +2,7 @@
 
 import ipaddress
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -154,7 +155,9 @@ def test_check_shape_http_refused_by_default() -> None:
     with pytest.raises(ForbiddenTargetError) as caught:
         DEFAULT_POLICY.check_shape(httpx.URL("http://router.huggingface.co/x"), field="api_url")
 
-    assert caught.value.message == "api_url must be an https URL, not http://."
+    assert caught.value.message == (
+        "api_url is a http:// URL; the allowed schemes are https:// (OUTBOUND_ALLOWED_SCHEMES)."
+    )
     assert caught.value.http_status == 400
 
 
@@ -166,8 +169,22 @@ def test_check_shape_http_admitted_when_listed() -> None:
 
 @pytest.mark.parametrize("url", ["ftp://huggingface.co/x", "file:///etc/passwd"])
 def test_check_shape_other_scheme_refused(url: str) -> None:
-    with pytest.raises(ForbiddenTargetError, match="api_url must be an https URL"):
+    with pytest.raises(ForbiddenTargetError, match="the allowed schemes are https://") as caught:
         DEFAULT_POLICY.check_shape(httpx.URL(url), field="api_url")
+
+    assert "ALLOW_LOOPBACK_UPSTREAMS" not in caught.value.message
+
+
+def test_check_shape_file_url_names_every_allowed_scheme() -> None:
+    policy = policy_with(schemes=("https", "http"))
+
+    with pytest.raises(ForbiddenTargetError) as caught:
+        policy.check_shape(httpx.URL("file:///etc/passwd"), field="api_url")
+
+    assert caught.value.message == (
+        "api_url is a file:// URL; the allowed schemes are https://, http:// "
+        "(OUTBOUND_ALLOWED_SCHEMES)."
+    )
 
 
 def test_check_shape_host_not_listed_refused() -> None:
@@ -177,6 +194,7 @@ def test_check_shape_host_not_listed_refused() -> None:
     message = caught.value.message
     assert message.startswith("api_url points at example.com, which is not an allowed host")
     assert "*.endpoints.huggingface.cloud" in message
+    assert message.endswith("; set in OUTBOUND_ALLOWED_HOSTS).")
 
 
 def test_check_shape_no_host_refused() -> None:
@@ -213,7 +231,12 @@ def test_check_shape_non_public_ip_refused_even_if_host_listed(url: str, address
     with pytest.raises(ForbiddenTargetError) as caught:
         policy.check_shape(httpx.URL(url), field="api_url")
 
-    assert caught.value.message == f"api_url points at a non-public address ({address})."
+    assert caught.value.message.startswith(
+        f"api_url points at a non-public address ({address}); list its network in "
+        "OUTBOUND_ALLOWED_NETWORKS to allow it."
+    )
+    loopback = ipaddress.ip_address(address).is_loopback
+    assert ("ALLOW_LOOPBACK_UPSTREAMS=true" in caught.value.message) == loopback
 
 
 @pytest.mark.parametrize(
@@ -290,7 +313,8 @@ async def test_guard_check_private_resolution_refused() -> None:
         await guard.check(ROUTER_URL, field="api_url")
 
     assert caught.value.message == (
-        "api_url: router.huggingface.co resolves to a non-public address (10.0.0.5)."
+        "api_url: router.huggingface.co resolves to a non-public address (10.0.0.5); "
+        "list its network in OUTBOUND_ALLOWED_NETWORKS to allow it."
     )
 
 
@@ -358,3 +382,77 @@ async def test_resolve_with_system_literal_address() -> None:
     addresses = await resolve_with_system("127.0.0.1", 443)
 
     assert set(addresses) == {"127.0.0.1"}
+
+
+# ALLOW_LOOPBACK_UPSTREAMS
+
+
+LOOPBACK_URLS = [
+    "http://127.0.0.1:9091/models/org/model",
+    "https://127.0.0.2/x",
+    "http://localhost:9091/x",
+    "http://[::1]:9091/x",
+]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_check_shape_loopback_refusal_names_the_setting(url: str) -> None:
+    with pytest.raises(ForbiddenTargetError) as caught:
+        DEFAULT_POLICY.check_shape(httpx.URL(url), field="api_url")
+
+    assert caught.value.message.endswith(
+        " For a server on this machine, set ALLOW_LOOPBACK_UPSTREAMS=true (development only)."
+    )
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_check_shape_loopback_admitted_with_the_setting(url: str) -> None:
+    policy = replace(DEFAULT_POLICY, allows_loopback=True)
+
+    policy.check_shape(httpx.URL(url), field="api_url")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.1/x", "https://example.com/x", "file:///etc/passwd", "ftp://[::1]/x"]
+)
+def test_check_shape_loopback_setting_admits_nothing_else(url: str) -> None:
+    policy = replace(DEFAULT_POLICY, allows_loopback=True)
+
+    with pytest.raises(ForbiddenTargetError) as caught:
+        policy.check_shape(httpx.URL(url), field="api_url")
+
+    assert "ALLOW_LOOPBACK_UPSTREAMS" not in caught.value.message
+
+
+def test_check_shape_http_to_a_listed_host_stays_refused_with_the_setting() -> None:
+    policy = replace(DEFAULT_POLICY, allows_loopback=True)
+
+    with pytest.raises(ForbiddenTargetError, match="allowed schemes"):
+        policy.check_shape(httpx.URL("http://router.huggingface.co/x"), field="api_url")
+
+
+@pytest.mark.anyio
+async def test_guard_loopback_resolution_names_the_setting() -> None:
+    guard = OutboundGuard(DEFAULT_POLICY, FakeResolver("127.0.0.1"))
+
+    with pytest.raises(ForbiddenTargetError, match="ALLOW_LOOPBACK_UPSTREAMS=true"):
+        await guard.check(ROUTER_URL, field="api_url")
+
+
+@pytest.mark.anyio
+async def test_guard_localhost_admitted_with_the_setting() -> None:
+    resolver = FakeResolver("127.0.0.1", "::1")
+    guard = OutboundGuard(replace(DEFAULT_POLICY, allows_loopback=True), resolver)
+
+    await guard.check(httpx.URL("http://localhost:9091/models/x"), field="api_url")
+
+    assert resolver.queries == [("localhost", 9091)]
+
+
+def test_policy_loopback_setting_reaches_downloads(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(allow_loopback_upstreams=True)
+
+    assert OutboundPolicy.from_settings(settings).allows_loopback
+    downloads = OutboundPolicy.for_downloads(settings)
+    assert downloads.allows_loopback
+    assert downloads.hosts_setting == "PROVIDER_CDN_HOSTS or OUTBOUND_ALLOWED_HOSTS"

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     outbound_allowed_schemes: list[Literal["https", "http"]] = Field(
         default_factory=lambda: ["https"]
     )
+    # Development only: admits http and https to this machine (localhost, 127.0.0.0/8, ::1),
+    # e.g. `python -m hf_text_to_image.local_upstream`, without touching the lists above.
+    allow_loopback_upstreams: bool = False
 
     # Engine integration.
     heartbeat_interval: float = Field(default=20.0, gt=0)

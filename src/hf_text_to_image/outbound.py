@@ -4,7 +4,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -42,6 +42,18 @@ def parse_ip(host: str) -> IPAddress | None:
         return None
 
 
+LOOPBACK_HOST_NAMES = ("localhost", "localhost.")
+LOOPBACK_HINT = (
+    " For a server on this machine, set ALLOW_LOOPBACK_UPSTREAMS=true (development only)."
+)
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, or a literal loopback address (no DNS)."""
+    address = parse_ip(host)
+    return address.is_loopback if address is not None else host.lower() in LOOPBACK_HOST_NAMES
+
+
 @dataclass(frozen=True)
 class OutboundPolicy:
     """Schemes, host names and non-public networks that outbound calls may use."""
@@ -49,6 +61,10 @@ class OutboundPolicy:
     allowed_schemes: tuple[str, ...]
     allowed_hosts: tuple[str, ...]
     allowed_networks: tuple[IPNetwork, ...]
+    # ALLOW_LOOPBACK_UPSTREAMS: http or https to this machine, whatever the lists say.
+    allows_loopback: bool = False
+    # The setting that lists `allowed_hosts`, named in refusals.
+    hosts_setting: str = "OUTBOUND_ALLOWED_HOSTS"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "OutboundPolicy":
@@ -59,6 +75,7 @@ class OutboundPolicy:
                 ipaddress.ip_network(network, strict=False)
                 for network in settings.outbound_allowed_networks
             ),
+            allows_loopback=settings.allow_loopback_upstreams,
         )
 
     @classmethod
@@ -66,29 +83,49 @@ class OutboundPolicy:
         """Image downloads: the providers' CDN hosts besides the hosts `api_url` may use."""
         policy = cls.from_settings(settings)
         hosts = (*settings.provider_cdn_hosts, *settings.outbound_allowed_hosts)
-        return cls(policy.allowed_schemes, hosts, policy.allowed_networks)
+        return replace(
+            policy,
+            allowed_hosts=hosts,
+            hosts_setting="PROVIDER_CDN_HOSTS or OUTBOUND_ALLOWED_HOSTS",
+        )
 
     def admits_address(self, address: IPAddress) -> bool:
         """Public addresses always; loopback, private, link-local and the like only if listed."""
-        if address.is_global:
+        if address.is_global or (self.allows_loopback and address.is_loopback):
             return True
         return any(address in network for network in self.allowed_networks)
 
+    def refuse_address(self, address: IPAddress, where: str) -> ForbiddenTargetError:
+        """The refusal of a non-public address, naming the settings that would admit it."""
+        hint = LOOPBACK_HINT if address.is_loopback else ""
+        return ForbiddenTargetError(
+            f"{where} a non-public address ({address}); list its network in "
+            f"OUTBOUND_ALLOWED_NETWORKS to allow it.{hint}"
+        )
+
     def check_shape(self, url: httpx.URL, *, field: str) -> None:
         """Refuse a URL by its scheme and host alone (no DNS)."""
+        loopback = bool(url.host) and is_loopback_host(url.host)
+        if loopback and self.allows_loopback and url.scheme in ("http", "https"):
+            return
+        hint = LOOPBACK_HINT if loopback else ""
         if url.scheme not in self.allowed_schemes:
-            allowed = " or ".join(self.allowed_schemes)
-            raise ForbiddenTargetError(f"{field} must be an {allowed} URL, not {url.scheme}://.")
+            allowed = ", ".join(f"{scheme}://" for scheme in self.allowed_schemes)
+            lifted = hint if url.scheme in ("http", "https") else ""
+            raise ForbiddenTargetError(
+                f"{field} is a {url.scheme}:// URL; the allowed schemes are {allowed} "
+                f"(OUTBOUND_ALLOWED_SCHEMES).{lifted}"
+            )
         if not url.host:
             raise ForbiddenTargetError(f"{field} has no host name.")
         if not host_matches(url.host, self.allowed_hosts):
             raise ForbiddenTargetError(
                 f"{field} points at {url.host}, which is not an allowed host "
-                f"(allowed: {', '.join(self.allowed_hosts)})."
+                f"(allowed: {', '.join(self.allowed_hosts)}; set in {self.hosts_setting}).{hint}"
             )
         address = parse_ip(url.host)
         if address is not None and not self.admits_address(address):
-            raise ForbiddenTargetError(f"{field} points at a non-public address ({address}).")
+            raise self.refuse_address(address, f"{field} points at")
 
 
 class OutboundGuard:
@@ -110,6 +147,4 @@ class OutboundGuard:
         for text in addresses:
             address = ipaddress.ip_address(text.split("%")[0])
             if not self._policy.admits_address(address):
-                raise ForbiddenTargetError(
-                    f"{field}: {url.host} resolves to a non-public address ({address})."
-                )
+                raise self._policy.refuse_address(address, f"{field}: {url.host} resolves to")

@@ -207,7 +207,11 @@ async def test_process_non_ascii_model_without_model_header(
         ({**DESCRIPTION, "parameters": {"width": "512"}}, "p", "parameters.width"),
         ({**DESCRIPTION, "api_url": "https://x"}, "p", "not both"),
         ({"api_token": TOKEN, "api_url": "https://example.com/m"}, "p", "not an allowed host"),
-        ({"api_token": TOKEN, "api_url": "http://router.huggingface.co/x"}, "p", "https URL"),
+        (
+            {"api_token": TOKEN, "api_url": "http://router.huggingface.co/x"},
+            "p",
+            "the allowed schemes are https://",
+        ),
         (DESCRIPTION, "   \n", "input_text is empty"),
         (DESCRIPTION, b"caf\xe9", "input_text is not UTF-8 text"),
     ],

@@ -283,13 +283,23 @@ def test_resolve_target_endpoint_label() -> None:
 
 
 @pytest.mark.parametrize(
-    "api_url", ["router.huggingface.co/x", "ftp://huggingface.co/x", "https://"]
+    ("api_url", "problem"),
+    [("router.huggingface.co/x", "is not a full URL"), ("https://", "has no host name")],
 )
-def test_resolve_target_not_full_url_refused(api_url: str) -> None:
+def test_resolve_target_not_full_url_refused(api_url: str, problem: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         resolve_target(description(api_url=api_url), BASE_URL)
 
-    assert caught.value.message == "api_url must be a full https:// URL of a model or endpoint."
+    assert caught.value.message == (
+        f"api_url {problem}; give a full URL such as "
+        "https://router.huggingface.co/hf-inference/models/{model}."
+    )
+
+
+def test_resolve_target_other_scheme_left_to_the_outbound_guard() -> None:
+    target = resolve_target(description(api_url="ftp://huggingface.co/x"), BASE_URL)
+
+    assert target.url.scheme == "ftp"
 
 
 def test_resolve_target_invalid_url_refused() -> None:

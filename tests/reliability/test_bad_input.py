@@ -53,9 +53,14 @@ BAD_INPUTS: list[tuple[str, bytes, bytes, str]] = [
         "api_url not https",
         desc(api_token=TOKEN, api_url="http://huggingface.co/x"),
         b"a fox",
-        "must be an https URL",
+        "the allowed schemes are https://",
     ),
-    ("api_url file://", desc(api_token=TOKEN, api_url="file:///etc/passwd"), b"a fox", "api_url"),
+    (
+        "api_url file://",
+        desc(api_token=TOKEN, api_url="file:///etc/passwd"),
+        b"a fox",
+        "api_url is a file:// URL; the allowed schemes are https://",
+    ),
     (
         "api_url 127.0.0.1",
         desc(api_token=TOKEN, api_url="https://127.0.0.1/x"),

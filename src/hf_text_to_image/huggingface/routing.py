@@ -45,8 +45,12 @@ def parse_api_url(raw_url: str) -> tuple[httpx.URL, str | None]:
         url = httpx.URL(rewritten or raw_url)
     except httpx.InvalidURL as error:
         raise InvalidInputError("api_url is not a valid URL.") from error
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidInputError("api_url must be a full https:// URL of a model or endpoint.")
+    example = f"{ROUTER_HF_INFERENCE_PREFIX}{{model}}"
+    if not url.scheme:
+        raise InvalidInputError(f"api_url is not a full URL; give a full URL such as {example}.")
+    if url.scheme in ("http", "https") and not url.host:
+        raise InvalidInputError(f"api_url has no host name; give a full URL such as {example}.")
+    # Any other scheme goes on to the outbound guard, which names the allowed ones.
     return url, raw_url if rewritten else None
 
 
