@@ -243,7 +243,10 @@ def test_parse_description_over_max_bytes_refused() -> None:
 
     message = refusal(raw, max_bytes=256)
 
-    assert message == f"json_description is {len(raw)} bytes; the limit is 256 bytes."
+    assert message == (
+        f"json_description is larger ({len(raw)} bytes) than the limit of 256 bytes "
+        "(MAX_DESCRIPTION_BYTES)."
+    )
 
 
 @pytest.mark.parametrize("key", ["token", "api-url", "parameter", "hf_token"])
@@ -472,7 +475,9 @@ def test_parse_prompt_over_max_length_refused() -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_prompt(b"x" * 11, max_length=10)
 
-    assert caught.value.message == "input_text has 11 characters; the limit is 10."
+    assert caught.value.message == (
+        "input_text is longer (11 characters) than the limit of 10 characters (MAX_PROMPT_LENGTH)."
+    )
 
 
 def test_parse_prompt_length_counted_after_trimming() -> None:
@@ -486,7 +491,10 @@ def test_parse_prompt_huge_input_refused_before_decoding() -> None:
     with pytest.raises(InvalidInputError) as caught:
         parse_prompt(raw, max_length=10)
 
-    assert caught.value.message == "input_text is longer than the limit of 10 characters."
+    assert (
+        caught.value.message
+        == "input_text is longer than the limit of 10 characters (MAX_PROMPT_LENGTH)."
+    )
 
 
 def test_parse_prompt_four_byte_characters_at_limit_accepted() -> None:

@@ -149,12 +149,28 @@ def _parse_finite_float(text: str) -> float:
     return value
 
 
+def description_too_large(max_bytes: int, size: int | None = None) -> str:
+    """The refusal of a `json_description` over MAX_DESCRIPTION_BYTES."""
+    actual = f" ({size} bytes)" if size is not None else ""
+    return (
+        f"json_description is larger{actual} than the limit of {max_bytes} bytes "
+        "(MAX_DESCRIPTION_BYTES)."
+    )
+
+
+def prompt_too_long(max_length: int, length: int | None = None) -> str:
+    """The refusal of a prompt over MAX_PROMPT_LENGTH characters."""
+    actual = f" ({length} characters)" if length is not None else ""
+    return (
+        f"input_text is longer{actual} than the limit of {max_length} characters "
+        "(MAX_PROMPT_LENGTH)."
+    )
+
+
 def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
     """Validate the `json_description` file, or raise InvalidInputError saying what to fix."""
     if len(raw) > max_bytes:
-        raise InvalidInputError(
-            f"json_description is {len(raw)} bytes; the limit is {max_bytes} bytes."
-        )
+        raise InvalidInputError(description_too_large(max_bytes, len(raw)))
     try:
         document = json.loads(
             raw.decode("utf-8-sig"),
@@ -189,7 +205,7 @@ def parse_prompt(raw: bytes, *, max_length: int) -> str:
     """Decode and trim the `input_text` file, or raise InvalidInputError saying what to fix."""
     # Bound the work before decoding: UTF-8 takes at most 4 bytes a character.
     if len(raw) > 4 * max_length + 16:
-        raise InvalidInputError(f"input_text is longer than the limit of {max_length} characters.")
+        raise InvalidInputError(prompt_too_long(max_length))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -203,7 +219,5 @@ def parse_prompt(raw: bytes, *, max_length: int) -> str:
     if not prompt:
         raise InvalidInputError("input_text is empty; write the prompt in it.")
     if len(prompt) > max_length:
-        raise InvalidInputError(
-            f"input_text has {len(prompt)} characters; the limit is {max_length}."
-        )
+        raise InvalidInputError(prompt_too_long(max_length, len(prompt)))
     return prompt

@@ -244,7 +244,9 @@ async def test_process_oversize_description_400(
         response = await service.post("/process", files=files(description))
 
     assert response.status_code == 400
-    assert response.json()["detail"] == "json_description is larger than the limit of 256 bytes."
+    assert response.json()["detail"] == (
+        "json_description is larger than the limit of 256 bytes (MAX_DESCRIPTION_BYTES)."
+    )
 
 
 @pytest.mark.anyio
@@ -256,9 +258,13 @@ async def test_process_oversize_prompt_400(
         way_too_long = await service.post("/process", files=files(prompt="x" * 1000))
 
     assert too_long.status_code == 400
-    assert too_long.json()["detail"] == "input_text has 11 characters; the limit is 10."
+    assert too_long.json()["detail"] == (
+        "input_text is longer (11 characters) than the limit of 10 characters (MAX_PROMPT_LENGTH)."
+    )
     assert way_too_long.status_code == 400
-    assert way_too_long.json()["detail"] == "input_text is larger than the limit of 56 bytes."
+    assert way_too_long.json()["detail"] == (
+        "input_text is longer than the limit of 10 characters (MAX_PROMPT_LENGTH)."
+    )
 
 
 @pytest.mark.anyio

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Header, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from ..errors import InvalidInputError
+from ..inputs import description_too_large, prompt_too_long
 from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, generate_from_files
 from .deps import RuntimeDep
 
@@ -60,11 +61,11 @@ def prefers_json(accept: str | None) -> bool:
     return weights.get("application/json", 0.0) > png
 
 
-async def read_upload(upload: UploadFile, *, limit: int, field: str) -> bytes:
-    """The upload's bytes, refusing more than `limit` without holding them."""
+async def read_upload(upload: UploadFile, *, limit: int, too_large: str) -> bytes:
+    """The upload's bytes, refusing more than `limit` (with `too_large`) without holding them."""
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise InvalidInputError(f"{field} is larger than the limit of {limit} bytes.")
+        raise InvalidInputError(too_large)
     return data
 
 
@@ -92,10 +93,15 @@ async def process(
     started = time.perf_counter()
     with runtime.direct_capacity.slot():
         raw_description = await read_upload(
-            json_description, limit=settings.max_description_bytes, field="json_description"
+            json_description,
+            limit=settings.max_description_bytes,
+            too_large=description_too_large(settings.max_description_bytes),
         )
+        # UTF-8 takes at most 4 bytes a character: past this, the prompt is surely too long.
         raw_prompt = await read_upload(
-            input_text, limit=4 * settings.max_prompt_length + 16, field="input_text"
+            input_text,
+            limit=4 * settings.max_prompt_length + 16,
+            too_large=prompt_too_long(settings.max_prompt_length),
         )
         image = await generate_from_files(raw_description, raw_prompt, runtime.hf, settings)
     headers = {"X-Upstream-Attempts": str(image.attempts)}
