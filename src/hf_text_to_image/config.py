@@ -1,9 +1,9 @@
 """Service settings, read from the environment and `.env` (never at import time)."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, SecretStr
+from pydantic import Field, HttpUrl, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .inputs import Provider
@@ -34,6 +34,10 @@ DEFAULT_ALLOWED_HOSTS = [
 ]
 
 
+# An API key's SHA-256 digest in hex (see README, "Who may use the service's token").
+ApiKeyHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
+
+
 class Settings(BaseSettings):
     """Every knob of the service; the names match `.env` and `kubernetes/config-map.yml`."""
 
@@ -58,6 +62,8 @@ class Settings(BaseSettings):
 
     # Hugging Face calls.
     hf_token: SecretStr | None = None
+    # Keys that let a direct caller use hf_token; [] = every caller brings a token of their own.
+    api_key_hashes: list[ApiKeyHash] = Field(default_factory=list)
     hf_model_base_url: HttpUrl = HttpUrl("https://router.huggingface.co/hf-inference/models/")
     hf_connect_timeout: float = Field(default=10.0, gt=0)
     hf_read_timeout: float = Field(default=120.0, gt=0)

@@ -9,6 +9,7 @@ ServiceError                      base; `message` is user-facing, `http_status` 
 │   └── UpstreamTimeoutError      it did not answer in time (504)
 ├── StorageError                  task files could not be read or written (502)
 ├── ServiceBusyError              the service is at capacity or shutting down (503)
+├── AccessRefusedError            the caller may not use the operator's token, or a key is wrong (401)
 └── UntrustedEngineError          a task names URLs outside TRUSTED_ENGINE_ORIGINS (403)
 """
 
@@ -57,6 +58,10 @@ class StorageError(ServiceError):
 
 class ServiceBusyError(ServiceError):
     http_status = 503
+
+
+class AccessRefusedError(ServiceError):
+    http_status = 401
 
 
 class UntrustedEngineError(ServiceError):

@@ -1,5 +1,6 @@
 """What the service is (its description for engines and docs) and what it does with two files."""
 
+from .access import TokenGrant
 from .config import Settings
 from .engine.models import FieldDescription, ServiceDescription, Tag
 from .huggingface.client import GeneratedImage, HuggingFaceClient
@@ -86,9 +87,13 @@ def describe_service(settings: Settings) -> ServiceDescription:
 
 
 async def generate_from_files(
-    raw_description: bytes, raw_prompt: bytes, hf: HuggingFaceClient, settings: Settings
+    raw_description: bytes,
+    raw_prompt: bytes,
+    hf: HuggingFaceClient,
+    settings: Settings,
+    grant: TokenGrant,
 ) -> GeneratedImage:
     """The service's whole job: the two input files in, a checked PNG out."""
     description = parse_json_description(raw_description, max_bytes=settings.max_description_bytes)
     prompt = parse_prompt(raw_prompt, max_length=settings.max_prompt_length)
-    return await hf.generate(description, prompt)
+    return await hf.generate(description, prompt, grant)

@@ -64,6 +64,22 @@ def test_engine_task_finishes_with_stored_png(
     assert hf.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
 
 
+def test_engine_task_without_api_token_uses_the_operator_token(
+    start_service: Start, engine: EngineStandIn, hf: HuggingFaceStandIn
+) -> None:
+    operator_token = "hf_OPERATORtoken0987654321"
+    start_service(hf_token=operator_token)  # no API key: engine tasks need none
+    wait_for(lambda: SLUG in engine.services)
+    files = {
+        "json_description": ("d.json", b'{"model": "stabilityai/sd3-medium"}', "application/json"),
+        "input_text": ("prompt", PROMPT.encode(), "text/plain"),
+    }
+    task = httpx.post(f"{engine.public_url}/{SLUG}", files=files, timeout=10).json()
+
+    assert wait_for_report(engine, task["id"])["status"] == "finished"
+    assert hf.requests[-1].headers["authorization"] == f"Bearer {operator_token}"
+
+
 def test_s3_task_finishes_with_png_in_bucket(start_service: Start, engine: EngineStandIn) -> None:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()

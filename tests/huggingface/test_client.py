@@ -15,6 +15,7 @@ import pytest
 import respx
 from PIL import Image
 
+from hf_text_to_image.access import TokenGrant
 from hf_text_to_image.config import Settings
 from hf_text_to_image.errors import (
     ForbiddenTargetError,
@@ -42,6 +43,8 @@ MODEL_URL = ROUTER + MODEL_PATH
 LEGACY_URL = f"https://api-inference.huggingface.co/models/{MODEL}"
 PUBLIC_ADDRESS = "93.184.216.34"
 REQUEST_ID = "Root=1-67ab12cd-0123456789abcdef01234567"
+# The callers here bring their own token: the operator's is not theirs to use.
+NO_OPERATOR_TOKEN = TokenGrant(operator_token=None)
 
 
 class FakeSleep:
@@ -141,7 +144,9 @@ async def test_generate_png(
         return_value=png_answer(png_bytes, **{"x-request-id": REQUEST_ID})
     )
 
-    image = await client.generate(describe(parameters={"width": 512}), "A hummingbird")
+    image = await client.generate(
+        describe(parameters={"width": 512}), "A hummingbird", NO_OPERATOR_TOKEN
+    )
 
     assert image.png.data == png_bytes
     assert (image.png.width, image.png.height, image.png.source_format) == (64, 48, "png")
@@ -161,7 +166,7 @@ async def test_generate_jpeg_converted(
     # hf-inference answers JPEG even when asked for PNG (HF_API.md section 5).
     hf_api.post(MODEL_PATH).respond(200, content=jpeg_bytes, headers={"content-type": "image/jpeg"})
 
-    image = await client.generate(describe(), "A hummingbird")
+    image = await client.generate(describe(), "A hummingbird", NO_OPERATOR_TOKEN)
 
     assert image.png.source_format == "jpeg"
     with Image.open(io.BytesIO(image.png.data)) as picture:
@@ -175,7 +180,7 @@ async def test_generate_json_base64_answer(
 ) -> None:
     hf_api.post(MODEL_PATH).respond(200, json={"image": base64.b64encode(png_bytes).decode()})
 
-    image = await client.generate(describe(), "A hummingbird")
+    image = await client.generate(describe(), "A hummingbird", NO_OPERATOR_TOKEN)
 
     assert image.png.data == png_bytes
 
@@ -188,7 +193,9 @@ async def test_generate_sends_exact_request(
     prompt = 'Un colibri "majestueux" \\ 🐦\n一只蜂鸟'
 
     await client.generate(
-        describe(parameters={"negative_prompt": "blurry", "seed": 7}, use_cache=False), prompt
+        describe(parameters={"negative_prompt": "blurry", "seed": 7}, use_cache=False),
+        prompt,
+        NO_OPERATOR_TOKEN,
     )
 
     request = route.calls.last.request
@@ -215,8 +222,8 @@ async def test_generate_legacy_url_rewritten_and_logged_once(
     route = hf_api.post(MODEL_PATH).mock(return_value=png_answer(png_bytes))
     caplog.set_level(logging.WARNING, logger="hf_text_to_image")
 
-    await client.generate(describe(api_url=LEGACY_URL), "A cat")
-    await client.generate(describe(api_url=LEGACY_URL), "A dog")
+    await client.generate(describe(api_url=LEGACY_URL), "A cat", NO_OPERATOR_TOKEN)
+    await client.generate(describe(api_url=LEGACY_URL), "A dog", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 2
     warnings = [record for record in caplog.records if "is retired" in record.getMessage()]
@@ -236,7 +243,9 @@ async def test_generate_default_token_used(
     route = hf_api.post(MODEL_PATH).mock(return_value=png_answer(png_bytes))
 
     await make_client(http, settings, sleep).generate(
-        JsonDescription.model_validate({"model": MODEL}), "A cat"
+        JsonDescription.model_validate({"model": MODEL}),
+        "A cat",
+        TokenGrant.for_engine_task(settings.hf_token),
     )
 
     assert route.calls.last.request.headers["authorization"] == "Bearer hf_OPERATORtoken0987654321"
@@ -249,7 +258,9 @@ async def test_generate_no_token_refused_before_calling(
     route = hf_api.post(MODEL_PATH)
 
     with pytest.raises(InvalidInputError, match="no api_token"):
-        await client.generate(JsonDescription.model_validate({"model": MODEL}), "A cat")
+        await client.generate(
+            JsonDescription.model_validate({"model": MODEL}), "A cat", NO_OPERATOR_TOKEN
+        )
 
     assert route.call_count == 0
 
@@ -262,7 +273,7 @@ async def test_generate_private_address_refused_before_calling(
     client = make_client(http, settings, sleep, resolver=private_resolver)
 
     with pytest.raises(ForbiddenTargetError, match=r"non-public address \(10\.0\.0\.5\)"):
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 0
 
@@ -274,7 +285,9 @@ async def test_generate_host_not_allowed_refused(
     route = hf_api.post("https://example.com/generate")
 
     with pytest.raises(ForbiddenTargetError, match="not an allowed host"):
-        await client.generate(describe(api_url="https://example.com/generate"), "A cat")
+        await client.generate(
+            describe(api_url="https://example.com/generate"), "A cat", NO_OPERATOR_TOKEN
+        )
 
     assert route.call_count == 0
 
@@ -291,7 +304,7 @@ async def test_generate_model_loading_retried_with_wait_for_model(
         side_effect=[json_answer(503, loading), png_answer(png_bytes)]
     )
 
-    image = await client.generate(describe(), "A cat")
+    image = await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert image.attempts == 2
     assert route.call_count == 2
@@ -310,7 +323,7 @@ async def test_generate_plain_503_retried_without_wait_for_model(
         side_effect=[httpx.Response(503, text="Service Unavailable"), png_answer(png_bytes)]
     )
 
-    await client.generate(describe(), "A cat")
+    await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert "x-wait-for-model" not in route.calls.last.request.headers
     assert sleep.delays == [0.5]
@@ -324,7 +337,7 @@ async def test_generate_model_loading_forever_gives_up(
     route = hf_api.post(MODEL_PATH).mock(return_value=json_answer(503, loading))
 
     with pytest.raises(ModelLoadingError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 4
     assert sleep.delays == [0.5, 1.0, 2.0]
@@ -346,7 +359,7 @@ async def test_generate_429_retry_after_honoured(
         ]
     )
 
-    image = await client.generate(describe(), "A cat")
+    image = await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert image.attempts == 2
     assert route.call_count == 2
@@ -362,7 +375,7 @@ async def test_generate_429_retry_after_date_honoured(
         side_effect=[httpx.Response(429, headers={"retry-after": when}), png_answer(png_bytes)]
     )
 
-    await client.generate(describe(), "A cat")
+    await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert len(sleep.delays) == 1
     assert 18 < sleep.delays[0] <= 20
@@ -377,7 +390,7 @@ async def test_generate_429_without_retry_after_backs_off(
         side_effect=[limited, limited, limited, png_answer(png_bytes)]
     )
 
-    image = await client.generate(describe(), "A cat")
+    image = await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert image.attempts == 4
     assert route.call_count == 4
@@ -395,7 +408,7 @@ async def test_generate_backoff_capped(
     hf_api.post(MODEL_PATH).respond(502, text="Bad Gateway")
 
     with pytest.raises(UpstreamError):
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert sleep.delays == [0.5, 1.0, 1.5, 1.5, 1.5]
 
@@ -415,7 +428,7 @@ async def test_generate_server_errors_then_success(
         ]
     )
 
-    image = await client.generate(describe(), "A cat")
+    image = await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert image.attempts == 4
     assert image.png.data == png_bytes
@@ -436,7 +449,7 @@ async def test_generate_connection_error_retried(
 ) -> None:
     route = hf_api.post(MODEL_PATH).mock(side_effect=[error, png_answer(png_bytes)])
 
-    image = await client.generate(describe(), "A cat")
+    image = await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert image.attempts == 2
     assert route.call_count == 2
@@ -450,7 +463,7 @@ async def test_generate_connection_error_gives_up(
     route = hf_api.post(MODEL_PATH).mock(side_effect=httpx.ConnectError("Connection refused"))
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 4
     assert caught.value.message == (
@@ -466,7 +479,7 @@ async def test_generate_connect_timeout_gives_up(
     hf_api.post(MODEL_PATH).mock(side_effect=httpx.ConnectTimeout("timed out"))
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert not isinstance(caught.value, UpstreamTimeoutError)
     assert caught.value.message.startswith(
@@ -504,7 +517,7 @@ async def test_generate_client_error_not_retried(
     )
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert sleep.delays == []
@@ -527,7 +540,7 @@ async def test_generate_attempts_bounded_by_setting(
     route = hf_api.post(MODEL_PATH).respond(500, json={"error": "Internal error"})
 
     with pytest.raises(UpstreamError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 2
     assert sleep.delays == [0.5]
@@ -549,7 +562,7 @@ async def test_generate_single_attempt_setting(
     route = hf_api.post(MODEL_PATH).respond(503, json={"error": "loading", "estimated_time": 5})
 
     with pytest.raises(ModelLoadingError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert sleep.delays == []
@@ -569,7 +582,7 @@ async def test_generate_retry_after_past_deadline_gives_up(
     )
 
     with pytest.raises(UpstreamError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert sleep.delays == []
@@ -590,7 +603,9 @@ async def test_generate_never_sleeps_past_deadline(
     route = hf_api.post(MODEL_PATH).respond(502, text="Bad Gateway")
 
     with pytest.raises(UpstreamError) as caught:
-        await make_client(http, settings, sleep, clock=clock).generate(describe(), "A cat")
+        await make_client(http, settings, sleep, clock=clock).generate(
+            describe(), "A cat", NO_OPERATOR_TOKEN
+        )
 
     # 0.5 + 1 + 2 + 4 = 7.5 s slept; the next 8 s would end past the 10 s deadline.
     assert sleep.delays == [0.5, 1.0, 2.0, 4.0]
@@ -615,7 +630,7 @@ async def test_generate_hanging_upstream_cut_at_deadline(
     hf_api.post(MODEL_PATH).mock(side_effect=hang)
 
     with pytest.raises(UpstreamTimeoutError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert caught.value.message == (
         "The inference API did not produce an image within 0.05 seconds."
@@ -634,7 +649,7 @@ async def test_generate_read_timeout(
     route = hf_api.post(MODEL_PATH).mock(side_effect=httpx.ReadTimeout("timed out"))
 
     with pytest.raises(UpstreamTimeoutError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert sleep.delays == []
@@ -661,7 +676,7 @@ async def test_generate_declared_oversize_body_refused(
     assert int(route.return_value.headers["content-length"]) > 2048
 
     with pytest.raises(UpstreamFormatError) as caught:
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert caught.value.message == "The API's answer is larger than the limit of 2048 bytes."
     assert route.call_count == 1
@@ -688,7 +703,7 @@ async def test_generate_streamed_oversize_body_refused(
     hf_api.post(MODEL_PATH).mock(side_effect=answer)
 
     with pytest.raises(UpstreamFormatError, match="larger than the limit of 2048 bytes"):
-        await make_client(http, settings, sleep).generate(describe(), "A cat")
+        await make_client(http, settings, sleep).generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     # Reading stopped soon after the limit, not at the end of the stream.
     assert len(sent) < 10
@@ -702,7 +717,7 @@ async def test_generate_large_error_body_cut_not_refused(
     hf_api.post(MODEL_PATH).respond(400, content=body)
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert caught.value.status_code == 400
     assert "check the parameters" in caught.value.message
@@ -716,7 +731,7 @@ async def test_generate_redirect_not_followed(
     elsewhere = hf_api.route(host="evil.example")
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert elsewhere.call_count == 0
@@ -739,7 +754,7 @@ async def test_generate_redirect_without_usable_location(
     route = hf_api.post(MODEL_PATH).respond(status, headers=headers)
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert caught.value.status_code == status
@@ -753,7 +768,7 @@ async def test_generate_error_on_200_not_retried(
     route = hf_api.post(MODEL_PATH).respond(200, json={"error": "CUDA out of memory"})
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 1
     assert caught.value.message == "The API answered 200 with an error: CUDA out of memory"
@@ -766,7 +781,7 @@ async def test_generate_html_on_200_refused(
     hf_api.post(MODEL_PATH).respond(200, html="<html><body>Loading...</body></html>")
 
     with pytest.raises(UpstreamFormatError, match="an HTML page instead of an image"):
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
 
 # The token stays secret
@@ -789,7 +804,7 @@ async def test_generate_token_never_shown(
     )
 
     with pytest.raises(UpstreamError) as caught:
-        await client.generate(describe(), "A cat")
+        await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert caught.value.status_code == 401
     assert "is invalid for token ***" in caught.value.message
@@ -811,7 +826,7 @@ async def test_generate_token_not_logged_on_success(
         side_effect=[httpx.ConnectError("Connection reset"), png_answer(png_bytes)]
     )
 
-    await client.generate(describe(api_url=LEGACY_URL), "A cat")
+    await client.generate(describe(api_url=LEGACY_URL), "A cat", NO_OPERATOR_TOKEN)
 
     assert "failed (ConnectError)" in caplog.text
     assert TOKEN not in caplog.text

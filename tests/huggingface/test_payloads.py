@@ -5,7 +5,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from hf_text_to_image.access import TokenGrant
 from hf_text_to_image.errors import InvalidInputError
 from hf_text_to_image.huggingface.payloads import (
     InferenceRequest,
@@ -13,7 +15,6 @@ from hf_text_to_image.huggingface.payloads import (
     build_headers,
     build_request,
     encode_json,
-    resolve_token,
 )
 from hf_text_to_image.huggingface.routing import (
     Route,
@@ -49,7 +50,8 @@ def resolve_target(described: JsonDescription, model_base_url: str) -> Route:
 def build_inference_request(
     described: JsonDescription, prompt: str, *, model_base_url: str, default_token: str | None
 ) -> InferenceRequest:
-    token = resolve_token(described, default_token)
+    grant = TokenGrant.for_engine_task(SecretStr(default_token) if default_token else None)
+    token = grant.token_for(described.api_token)
     return build_request(resolve_target(described, model_base_url), described, prompt, token)
 
 
@@ -223,9 +225,12 @@ def test_build_request_default_token_when_missing() -> None:
 
 
 @pytest.mark.parametrize("default_token", [None, ""])
-def test_resolve_token_none_at_all_refused(default_token: str | None) -> None:
+def test_no_token_at_all_refused(default_token: str | None) -> None:
+    grant = TokenGrant.for_engine_task(
+        SecretStr(default_token) if default_token is not None else None
+    )
     with pytest.raises(InvalidInputError) as caught:
-        resolve_token(JsonDescription.model_validate({"model": "org/model"}), default_token)
+        grant.token_for(JsonDescription.model_validate({"model": "org/model"}).api_token)
 
     assert caught.value.message == (
         "json_description has no api_token and the service has no default token: "

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from ..errors import InvalidInputError
 from ..inputs import description_too_large, prompt_too_long
 from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, generate_from_files
+from .access import DirectGrantDep
 from .deps import RuntimeDep
 
 router = APIRouter(tags=["Direct"])
@@ -77,6 +78,7 @@ async def read_upload(upload: UploadFile, *, limit: int, too_large: str) -> byte
 )
 async def process(
     runtime: RuntimeDep,
+    grant: DirectGrantDep,
     json_description: Annotated[
         UploadFile,
         File(
@@ -103,7 +105,7 @@ async def process(
             limit=4 * settings.max_prompt_length + 16,
             too_large=prompt_too_long(settings.max_prompt_length),
         )
-        image = await generate_from_files(raw_description, raw_prompt, runtime.hf, settings)
+        image = await generate_from_files(raw_description, raw_prompt, runtime.hf, settings, grant)
     headers = {"X-Upstream-Attempts": str(image.attempts)}
     if image.model.isascii():
         headers["X-Model"] = image.model

@@ -6,14 +6,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ..errors import ServiceBusyError, ServiceError
+from ..errors import AccessRefusedError, ServiceBusyError, ServiceError
 
 logger = logging.getLogger(__name__)
 
 
 async def service_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    headers = {"Retry-After": "5"} if isinstance(error, ServiceBusyError) else None
+    headers: dict[str, str] | None = None
+    if isinstance(error, ServiceBusyError):
+        headers = {"Retry-After": "5"}
+    elif isinstance(error, AccessRefusedError):
+        headers = {"WWW-Authenticate": "Bearer"}
     logger.info(
         "%s %s -> %d: %s", request.method, request.url.path, error.http_status, error.message
     )

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 
+from ..access import TokenGrant
 from ..bodies import read_at_most
 from ..config import Settings
 from ..errors import ForbiddenTargetError, UpstreamError, UpstreamFormatError, UpstreamTimeoutError
@@ -23,7 +24,7 @@ from ..redaction import redact
 from .decoding import PngImage, sniff_image_format, to_png
 from .failures import estimated_load_time, upstream_error
 from .hub import ProviderMappings, choose_provider
-from .payloads import InferenceRequest, build_request, resolve_token
+from .payloads import InferenceRequest, build_request
 from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob
 from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url
 
@@ -160,12 +161,14 @@ class HuggingFaceClient:
                 route.url,
             )
 
-    async def generate(self, description: JsonDescription, prompt: str) -> GeneratedImage:
-        """Call the model's provider for `prompt` and return the image as a checked PNG."""
-        default_token = self._settings.hf_token
-        token = resolve_token(
-            description, default_token.get_secret_value() if default_token else None
-        )
+    async def generate(
+        self, description: JsonDescription, prompt: str, grant: TokenGrant
+    ) -> GeneratedImage:
+        """Call the model's provider for `prompt` and return the image as a checked PNG.
+
+        `grant` says whether the request may fall back on the operator's token.
+        """
+        token = grant.token_for(description.api_token)
         deadline = self._clock() + self._settings.hf_retry_deadline
         route = await self.route(description, token)
         request = build_request(route, description, prompt, token)

@@ -4,7 +4,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInputError
 from ..inputs import JsonDescription
 from .providers import ADAPTERS, provider_body
 from .routing import Route
@@ -17,17 +16,6 @@ class InferenceRequest:
     target: Route
     headers: dict[str, str]
     body: bytes
-
-
-def resolve_token(description: JsonDescription, default_token: str | None) -> str:
-    if description.api_token is not None:
-        return description.api_token.get_secret_value().strip()
-    if default_token:
-        return default_token
-    raise InvalidInputError(
-        "json_description has no api_token and the service has no default token: "
-        "add your Hugging Face token as api_token."
-    )
 
 
 def build_headers(token: str, *, use_cache: bool, wait_for_model: bool = False) -> dict[str, str]:

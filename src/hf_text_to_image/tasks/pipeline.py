@@ -5,6 +5,7 @@ import logging
 
 import httpx
 
+from ..access import TokenGrant
 from ..config import Settings
 from ..engine.models import ServiceTask, TaskStatus, TaskUpdate
 from ..errors import InvalidInputError, ServiceError
@@ -98,7 +99,11 @@ class TaskPipeline:
             logger.info("task %s: generating", task_id)
             with self._metrics.phase("generate"):
                 image = await generate_from_files(
-                    raw_description, raw_prompt, self._hf, self._settings
+                    raw_description,
+                    raw_prompt,
+                    self._hf,
+                    self._settings,
+                    TokenGrant.for_engine_task(self._settings.hf_token),
                 )
             self._board.set_status(task_id, TaskStatus.SAVING)
             logger.info(
