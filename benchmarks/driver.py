@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import itertools
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -15,19 +17,39 @@ from .stats import ms, percentile
 PROGRESS_INTERVAL = 0.05
 
 
-def service_task(task_id: str, standins_url: str) -> dict[str, Any]:
-    """A ServiceTask in the `storage_url` form, as a core engine posts it to /compute."""
+@dataclass(frozen=True)
+class StorageForm:
+    """Where a task's files live: the engine's `storage_url`, or its bucket (the `s3_*` form).
+
+    `fields` go into the ServiceTask as they are; `input_keys`, when set, are the two keys
+    every task reads (objects put in the bucket beforehand), else each task has its own.
+    """
+
+    name: str
+    fields: dict[str, str]
+    input_keys: tuple[str, str] | None = None
+
+    def data_in(self, task_id: str) -> list[str]:
+        return list(self.input_keys or (f"{task_id}.json", f"{task_id}.txt"))
+
+
+def storage_url_form(standins_url: str) -> StorageForm:
+    return StorageForm("storage_url", {"storage_url": f"{standins_url}/storage"})
+
+
+def service_task(task_id: str, standins_url: str, storage: StorageForm) -> dict[str, Any]:
+    """A ServiceTask as a core engine posts it to /compute, in the given storage form."""
     return {
         "task": {
             "id": task_id,
-            "data_in": [f"{task_id}.json", f"{task_id}.txt"],
+            "data_in": storage.data_in(task_id),
             "data_out": None,
             "status": "pending",
             "service_id": "benchmark",
             "pipeline_execution_id": None,
             "error_message": None,
         },
-        "storage_url": f"{standins_url}/storage",
+        **storage.fields,
         "callback_url": f"{standins_url}/tasks/{task_id}",
     }
 
@@ -58,6 +80,7 @@ async def submit_tasks(
     standins_url: str,
     task_ids: list[str],
     concurrency: int,
+    storage: StorageForm,
 ) -> Submissions:
     """POST every task to /compute, `concurrency` at a time, timing each answer."""
     submissions = Submissions({}, [])
@@ -68,7 +91,7 @@ async def submit_tasks(
             started = time.monotonic()
             submissions.sent_at[task_id] = started
             response = await client.post(
-                f"{service_url}/compute", json=service_task(task_id, standins_url)
+                f"{service_url}/compute", json=service_task(task_id, standins_url, storage)
             )
             submissions.answer_seconds.append(time.monotonic() - started)
             if response.status_code != 200:
@@ -108,6 +131,33 @@ async def probe_status(
     return answers
 
 
+LAG_BUCKET_LINE = re.compile(r'^event_loop_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
+
+
+async def loop_lag_counts(client: httpx.AsyncClient, service_url: str) -> dict[float, float]:
+    """The service's loop-lag histogram (LOOP_LAG_PROBE): ticks at most `le` seconds late."""
+    response = await client.get(f"{service_url}/metrics")
+    response.raise_for_status()
+    return {float(le): float(count) for le, count in LAG_BUCKET_LINE.findall(response.text)}
+
+
+def loop_lag_figures(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
+    """Over one run: ticks, ticks later than 5 ms, and the bucket the worst tick fell in."""
+    counts = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
+    ticks = counts.get(float("inf"), 0.0)
+    bounds = sorted(counts)
+    worst_above, worst_at_most = 0.0, bounds[0] if bounds else 0.0
+    for lower, upper in itertools.pairwise(bounds):
+        if counts[upper] > counts[lower]:
+            worst_above, worst_at_most = lower, upper
+    return {
+        "ticks": int(ticks),
+        "over_5ms": int(ticks - counts.get(0.005, ticks)),
+        "worst_above_ms": ms(worst_above),
+        "worst_at_most_ms": ms(worst_at_most) if worst_at_most != float("inf") else None,
+    }
+
+
 @dataclass
 class EngineRun:
     """One batch of engine tasks, from the first /compute to the last report."""
@@ -125,6 +175,8 @@ class EngineRun:
     standins_cpu_seconds: float
     upstream_peak_in_flight: int
     upstream_image_bytes: int
+    storage: str
+    loop_lag: dict[str, Any]
 
     @property
     def tasks_per_second(self) -> float:
@@ -154,10 +206,8 @@ class EngineRun:
             "tasks_per_second": round(self.tasks_per_second, 2),
             "service_cpu_ms_per_task": ms(self.service_cpu_seconds / self.tasks),
             "standins_cpu_ms_per_task": ms(self.standins_cpu_per_task),
-            "task_run_ms": {
-                "p50": ms(percentile(self.task_run_seconds, 0.5)),
-                "p95": ms(percentile(self.task_run_seconds, 0.95)),
-            },
+            "storage": self.storage,
+            "loop_lag": self.loop_lag,
             "end_to_end_ms": {
                 "p50": ms(percentile(self.end_to_end_seconds, 0.5)),
                 "p95": ms(percentile(self.end_to_end_seconds, 0.95)),
@@ -169,6 +219,11 @@ class EngineRun:
             "upstream_peak_in_flight": self.upstream_peak_in_flight,
             "upstream_image_bytes": self.upstream_image_bytes,
         }
+        if self.task_run_seconds:  # only where the engine stand-in serves the inputs
+            figures["task_run_ms"] = {
+                "p50": ms(percentile(self.task_run_seconds, 0.5)),
+                "p95": ms(percentile(self.task_run_seconds, 0.95)),
+            }
         if self.latency:
             figures["bound_tasks_per_second"] = round(self.bound, 2)
             figures["ratio_to_bound"] = round(self.tasks_per_second / self.bound, 4)
@@ -193,7 +248,7 @@ def new_task_ids(count: int) -> list[str]:
 
 def check_reports(progress: dict[str, int], stats: dict[str, Any], count: int) -> None:
     """Fail the run on any error report or any stored result that is not a PNG."""
-    if progress["errors"] or stats["stored_without_png"]:
+    if progress["errors"] or stats["stored_without_png"] or progress["reports"] < count:
         raise RuntimeError(
             f"{progress['errors']} of {count} tasks ended in error "
             f"({stats['first_error']}); {stats['stored_without_png']} stored without a PNG"

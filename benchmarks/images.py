@@ -1,6 +1,9 @@
-"""The stand-in's answers: a real PNG of about a given size, and a photo-like 1024x1024 JPEG."""
+"""The stand-in's answers: a real PNG of about a given size, a photo-like 1024x1024 JPEG, and
+a JSON answer carrying a PNG in base64 (as OpenAI-style image APIs answer)."""
 
+import base64
 import io
+import json
 import math
 import random
 
@@ -30,8 +33,18 @@ def photo_like_jpeg(side: int = JPEG_SIDE) -> bytes:
     return encode(Image.merge("RGB", (gradient, grain, blue)), "JPEG", quality=90)
 
 
+def base64_json(image: bytes) -> bytes:
+    """`{"data": [{"b64_json": ...}]}` around an image."""
+    return json.dumps({"data": [{"b64_json": base64.b64encode(image).decode()}]}).encode()
+
+
 def render(image_format: str, approx_bytes: int) -> bytes:
-    """The answer body for a stand-in configuration (`approx_bytes` applies to PNG only)."""
+    """The answer body for a stand-in configuration (`approx_bytes`: the PNG's, not the JPEG's)."""
     if image_format == "jpeg":
         return photo_like_jpeg()
+    if image_format == "base64":
+        return base64_json(noise_png(approx_bytes))
     return noise_png(approx_bytes)
+
+
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "base64": "application/json"}

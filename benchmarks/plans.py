@@ -7,7 +7,8 @@ from dataclasses import dataclass
 class Plan:
     name: str
     judge_targets: bool
-    # 1. Engine path: `tasks` through /compute at upstream latency `latency`, C = `concurrency`.
+    # 1. Engine path: `tasks` through /compute at upstream latency `latency`, C = `concurrency`,
+    # in the `storage_url` form and in the `s3_*` form (moto's server as the bucket).
     tasks: int
     concurrency: int
     latency: float
@@ -20,6 +21,9 @@ class Plan:
     # 4. JPEG answers: engine tasks answered with a 1024x1024 JPEG; conversions timed here.
     jpeg_tasks: int
     jpeg_conversions: int
+    # 4b. base64 answers: JSON around a PNG of `base64_image_bytes` (4/3 of it in base64).
+    base64_tasks: int
+    base64_image_bytes: int
     # 5. Memory: peak with `memory_in_flight` tasks of `memory_image_bytes`, then a soak.
     memory_in_flight: int
     memory_image_bytes: int
@@ -49,6 +53,8 @@ FULL = Plan(
     direct_requests=200,
     jpeg_tasks=64,
     jpeg_conversions=5,
+    base64_tasks=64,
+    base64_image_bytes=3_000_000,
     memory_in_flight=64,
     memory_image_bytes=1_000_000,
     soak_tasks=1000,
@@ -70,6 +76,8 @@ SMOKE = Plan(
     direct_requests=10,
     jpeg_tasks=4,
     jpeg_conversions=1,
+    base64_tasks=4,
+    base64_image_bytes=3_000_000,
     memory_in_flight=4,
     memory_image_bytes=1_000_000,
     soak_tasks=20,

@@ -101,6 +101,12 @@ def standins_process(port: int, log_dir: Path) -> ChildProcess:
     return ChildProcess("stand-ins", command, dict(os.environ), log_dir / "standins.log")
 
 
+def object_store_process(port: int, log_dir: Path) -> ChildProcess:
+    """moto's S3 server: the engine's bucket for the `s3_*` form, the real S3 protocol."""
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return ChildProcess("object store (moto)", command, dict(os.environ), log_dir / "moto.log")
+
+
 def service_process(
     port: int, standins_url: str, *, concurrency: int, max_tasks: int, log_dir: Path
 ) -> ChildProcess:
@@ -116,6 +122,8 @@ def service_process(
         "ENGINE_URLS": "[]",
         "SERVICE_URL": f"http://127.0.0.1:{port}",
         "SHUTDOWN_GRACE_SECONDS": "5",
+        # The event loop's worst stalls, read from /metrics around each run.
+        "LOOP_LAG_PROBE": "true",
     }
     command = [
         sys.executable,

@@ -1,19 +1,23 @@
 """The six scenarios and the concurrency sweep behind the chart; each returns JSON-ready figures."""
 
 import asyncio
+import importlib
+import io
 import json
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from types import ModuleType
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from .driver import configure_upstream
 from .harness import Bench, Service
-from .images import photo_like_jpeg
+from .images import photo_like_jpeg, render
 from .processes import REPOSITORY
 from .standins import BENCH_MODEL, BENCH_TOKEN, DESCRIPTION, PNG_SIGNATURE, PROMPT, UpstreamConfig
 from .stats import mib, ms, percentile
@@ -24,13 +28,20 @@ WARMUP_REQUESTS = 5
 async def engine_scenarios(bench: Bench) -> dict[str, Any]:
     """1 to 4 on one service with C = plan.concurrency, warmed up first."""
     plan = bench.plan
+    s3 = bench.object_store.form
     png = UpstreamConfig(latency=0.0, image_bytes=plan.image_bytes)
     max_tasks = max(plan.tasks, plan.cpu_tasks, plan.jpeg_tasks, plan.warmup_tasks)
     upstream = replace(png, latency=plan.latency, jitter=plan.latency_jitter)
+    base64 = replace(upstream, image_format="base64", image_bytes=plan.base64_image_bytes)
     async with bench.service(concurrency=plan.concurrency, max_tasks=max_tasks) as service:
         await bench.run_engine_tasks(service, plan.warmup_tasks, png)
+        # The first s3 tasks find no S3 client yet: C of them at once, as after a start.
+        s3_cold = await bench.run_engine_tasks(service, plan.concurrency, upstream, storage=s3)
+        await bench.run_engine_tasks(service, plan.warmup_tasks, png, storage=s3)
         cpu_run = await bench.run_engine_tasks(service, plan.cpu_tasks, png)
+        s3_cpu_run = await bench.run_engine_tasks(service, plan.cpu_tasks, png, storage=s3)
         engine_run = await bench.run_engine_tasks(service, plan.tasks, upstream, probe=True)
+        s3_run = await bench.run_engine_tasks(service, plan.tasks, upstream, probe=True, storage=s3)
         lockstep_run = await bench.run_engine_tasks(
             service, plan.tasks, replace(upstream, jitter=0.0), probe=True
         )
@@ -38,13 +49,21 @@ async def engine_scenarios(bench: Bench) -> dict[str, Any]:
         jpeg_run = await bench.run_engine_tasks(
             service, plan.jpeg_tasks, replace(upstream, image_format="jpeg"), probe=True
         )
-    conversion = await asyncio.to_thread(jpeg_conversion_cost, plan.jpeg_conversions)
+        base64_run = await bench.run_engine_tasks(service, plan.base64_tasks, base64, probe=True)
+    jpeg_cost = await asyncio.to_thread(jpeg_conversion_cost, plan.jpeg_conversions)
+    base64_cost = await asyncio.to_thread(
+        base64_conversion_cost, plan.jpeg_conversions, plan.base64_image_bytes
+    )
     return {
         "engine_path": engine_run.summary(),
+        "engine_path_s3": s3_run.summary(),
         "engine_path_exact_latency": lockstep_run.summary(),
+        "s3_cold_start": s3_cold.summary(),
         "cpu_per_task": cpu_run.summary(),
+        "cpu_per_task_s3": s3_cpu_run.summary(),
         "direct_endpoint": direct,
-        "jpeg": {"conversion": conversion, "run": jpeg_run.summary()},
+        "jpeg": {"conversion": jpeg_cost, "run": jpeg_run.summary()},
+        "base64": {"conversion": base64_cost, "run": base64_run.summary()},
     }
 
 
@@ -111,27 +130,57 @@ def direct_figures(
     return figures
 
 
-def jpeg_conversion_cost(runs: int) -> dict[str, Any]:
-    """4. The service's own `to_png` on a 1024x1024 JPEG, here in the driver: wall and CPU."""
+def service_decoding() -> ModuleType:
+    """The service's own decoding module, imported from `src/` into the driver."""
     source = str(REPOSITORY / "src")
     if source not in sys.path:
         sys.path.insert(0, source)
-    from hf_text_to_image.huggingface.decoding import to_png
+    return importlib.import_module("hf_text_to_image.huggingface.decoding")
 
-    jpeg = photo_like_jpeg()
-    walls, cpus = [], []
+
+def timed(work: Callable[[], bytes], runs: int) -> tuple[bytes, float, float]:
+    """The last result, and the median wall and CPU seconds of `runs` calls in this thread."""
+    result, walls, cpus = b"", [], []
     for _ in range(runs):
         wall, cpu = time.perf_counter(), time.process_time()
-        png = to_png(jpeg)
+        result = work()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
+    return result, statistics.median(walls), statistics.median(cpus)
+
+
+def pillow_default_png(image: bytes) -> bytes:
+    """The baseline: Pillow's own PNG encoder at its default settings."""
+    with Image.open(io.BytesIO(image)) as picture:
+        output = io.BytesIO()
+        picture.save(output, format="PNG")
+        return output.getvalue()
+
+
+def jpeg_conversion_cost(runs: int) -> dict[str, Any]:
+    """4. The service's `to_png` on a 1024x1024 JPEG, in the driver, against Pillow's default."""
+    decoding = service_decoding()
+    jpeg = photo_like_jpeg()
+    png, wall, cpu = timed(lambda: decoding.to_png(jpeg).data, runs)
+    baseline, _, baseline_cpu = timed(lambda: pillow_default_png(jpeg), runs)
     return {
         "runs": runs,
         "jpeg_bytes": len(jpeg),
-        "png_bytes": len(png.data),
-        "wall_ms": ms(statistics.median(walls)),
-        "cpu_ms": ms(statistics.median(cpus)),
+        "png_bytes": len(png),
+        "wall_ms": ms(wall),
+        "cpu_ms": ms(cpu),
+        "pillow_default_png_bytes": len(baseline),
+        "pillow_default_cpu_ms": ms(baseline_cpu),
+        "size_to_pillow_default": round(len(png) / len(baseline), 3),
     }
+
+
+def base64_conversion_cost(runs: int, image_bytes: int) -> dict[str, Any]:
+    """4b. A JSON answer with a base64 PNG to the checked PNG, in the driver: wall and CPU."""
+    decoding = service_decoding()
+    answer = render("base64", image_bytes)
+    _, wall, cpu = timed(lambda: decoding.to_png(decoding.extract_image(answer)).data, runs)
+    return {"runs": runs, "answer_bytes": len(answer), "wall_ms": ms(wall), "cpu_ms": ms(cpu)}
 
 
 async def memory(bench: Bench) -> dict[str, Any]:

@@ -4,7 +4,8 @@ One plain ASGI app (no framework, so the stand-ins spend as little CPU as they c
 - the Hugging Face API: `POST /models/{model}` answers the configured image after the
   configured latency, counting the requests in flight;
 - a core engine in the `storage_url` form: `GET /storage/{task id}.json|.txt` serves a task's
-  two inputs, `POST /storage` takes the PNG (multipart), `PATCH /tasks/{id}` takes the report;
+  two inputs, `POST /storage` takes the PNG (multipart), `PATCH /tasks/{id}` takes the report
+  (in the `s3_*` form, moto's server holds the files and only the report comes here);
 - the benchmark's controls: `PUT /_bench/upstream` sets latency and image (and clears the
   counts), `GET /_bench/progress` and `GET /_bench/stats` tell what the stand-ins saw.
 Times are `time.monotonic()`, the system-wide monotonic clock the driver reads too.
@@ -21,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from .images import render
+from .images import CONTENT_TYPES, render
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GOLDEN_RATIO_FRACTION = 0.6180339887498949
@@ -43,8 +44,8 @@ class UpstreamConfig:
     # Answer k waits latency * (1 + jitter * u_k), the u_k spread evenly over [-1, 1] (a golden
     # ratio sequence): any run of answers averages `latency`, in no fixed order.
     jitter: float = 0.0
-    image_format: str = "png"  # "png" or "jpeg"
-    image_bytes: int = 300_000  # about this many bytes (PNG only; the JPEG is 1024x1024)
+    image_format: str = "png"  # "png", "jpeg" or "base64" (JSON around a PNG)
+    image_bytes: int = 300_000  # the PNG's size, about (the JPEG is 1024x1024)
 
 
 async def respond(send: Send, status: int, body: bytes, content_type: str) -> None:
@@ -96,7 +97,7 @@ class Upstream:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             await asyncio.sleep(self.delay())
-            await respond(send, 200, self.image, f"image/{self.config.image_format}")
+            await respond(send, 200, self.image, CONTENT_TYPES[self.config.image_format])
         finally:
             self.in_flight -= 1
 
@@ -110,6 +111,7 @@ class Engine:
     def clear(self) -> None:
         self.fetch_started: dict[str, float] = {}
         self.reports: dict[str, tuple[str, float]] = {}
+        self.data_out: dict[str, list[str]] = {}
         self.first_error: str | None = None
         self.stored = 0
         self.stored_without_png = 0
@@ -134,6 +136,7 @@ class Engine:
         task_id = path.removeprefix("/tasks/")
         update = json.loads(body)
         self.reports[task_id] = (update["status"], time.monotonic())
+        self.data_out[task_id] = update.get("data_out") or []
         if update["status"] != "finished" and self.first_error is None:
             self.first_error = str(update.get("error_message"))
         await respond_json(send, {"id": task_id, **update})
@@ -195,6 +198,7 @@ class StandIns:
                 "image_bytes": len(self.upstream.image),
                 "fetch_started": engine.fetch_started,
                 "reports": engine.reports,
+                "data_out": engine.data_out,
                 "first_error": engine.first_error,
                 "stored": engine.stored,
                 "stored_without_png": engine.stored_without_png,

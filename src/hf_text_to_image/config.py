@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = any.
     trusted_engine_origins: list[str] = Field(default_factory=list)
 
+    # Observability.
+    # A 1 ms ticker that measures how long the event loop is held (/metrics); off: it costs CPU.
+    loop_lag_probe: bool = False
+
     @property
     def engine_url_strings(self) -> list[str]:
         """Engine base URLs without a trailing slash, ready to join paths onto."""

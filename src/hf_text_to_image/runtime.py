@@ -1,5 +1,7 @@
 """Everything the process owns while it runs, created and closed by the lifespan."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,6 +14,7 @@ from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
 from .huggingface.client import HuggingFaceClient
+from .loop_lag import LoopLagProbe
 from .metrics import Metrics
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
 from .service import describe_service
@@ -106,10 +109,19 @@ def build_lifespan(
             )
             runtime.workers.start()
             runtime.registrations.start()
+            probe = (
+                asyncio.create_task(LoopLagProbe(metrics.registry).run(), name="loop-lag probe")
+                if settings.loop_lag_probe
+                else None
+            )
             try:
                 yield {"runtime": runtime}
             finally:
                 logger.info("shutting down")
+                if probe is not None:
+                    probe.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await probe
                 await runtime.workers.stop(settings.shutdown_grace_seconds)
                 await runtime.registrations.stop()
                 await s3_clients.close()

@@ -1,0 +1,42 @@
+"""How long the event loop was held: a 1 ms ticker measures how late each of its wake-ups ran.
+
+Opt-in (`LOOP_LAG_PROBE`): a thousand wake-ups a second cost about 2% of a core. The
+figures go to `/metrics` as a histogram (late ticks by how late) and the worst lag seen.
+"""
+
+import asyncio
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+
+TICK_SECONDS = 0.001
+# Fine steps around the 5 ms a step of a task may hold the loop, coarse ones past it.
+LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
+
+
+class LoopLagProbe:
+    def __init__(self, registry: CollectorRegistry, tick: float = TICK_SECONDS) -> None:
+        self._tick = tick
+        self.lag = Histogram(
+            "event_loop_lag_seconds",
+            f"How late a {tick * 1000:g} ms ticker on the event loop woke up.",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.worst = Gauge(
+            "event_loop_lag_max_seconds",
+            "The longest the event loop was held since the service started.",
+            registry=registry,
+        )
+        self._worst = 0.0
+
+    async def run(self) -> None:
+        """Tick until cancelled; each wake-up records how far past its due time it ran."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self._tick
+            await asyncio.sleep(self._tick)
+            late = max(0.0, loop.time() - due)
+            self.lag.observe(late)
+            if late > self._worst:
+                self._worst = late
+                self.worst.set(late)
