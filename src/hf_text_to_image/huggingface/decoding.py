@@ -6,9 +6,12 @@ import io
 import json
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from isal import isal_zlib
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UpstreamError, UpstreamFormatError
@@ -16,6 +19,11 @@ from ..redaction import redact
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
+# PNG colour types of the 8-bit modes the fast encoder writes (others go through Pillow's).
+_COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+_UP_FILTER, _NO_FILTER = 2, 0
+# Rows filtered and deflated at a time: bounds the encoder's extra memory to a few MB.
+_BAND_ROWS = 256
 # Keys under which JSON answers carry an image, in the order they are tried.
 _IMAGE_KEYS = ("image", "images", "data", "b64_json", "output", "generated_image")
 
@@ -135,8 +143,67 @@ def _png_size_if_complete(data: bytes) -> tuple[int, int]:
     raise UpstreamFormatError("The API answered a truncated PNG.")
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+    )
+
+
+def _filtered_bands(pixels: np.ndarray) -> Iterator[bytes]:
+    """The image's rows as PNG scanlines, `_BAND_ROWS` at a time: each row takes the Up filter
+    (its difference from the row above, modulo 256), the first row none."""
+    height = pixels.shape[0]
+    rows = pixels.reshape(height, -1)
+    for start in range(0, height, _BAND_ROWS):
+        stop = min(start + _BAND_ROWS, height)
+        band = np.empty((stop - start, rows.shape[1] + 1), np.uint8)
+        band[:, 0] = _UP_FILTER
+        if start == 0:
+            band[0, 0] = _NO_FILTER
+            band[0, 1:] = rows[0]
+            np.subtract(rows[1:stop], rows[: stop - 1], out=band[1:, 1:])
+        else:
+            np.subtract(rows[start:stop], rows[start - 1 : stop - 1], out=band[:, 1:])
+        yield band.tobytes()
+
+
+def encode_png(picture: Image.Image) -> bytes:
+    """A lossless PNG of an 8-bit L, LA, RGB or RGBA picture, made for speed.
+
+    Pillow's encoder (zlib with a filter chosen per row) costs ~130 ms of CPU for a
+    1024x1024 photo. Here every row takes the Up filter, which does about as well on photos
+    (within 1-13% of Pillow's size, README Performance), and ISA-L deflates at its fastest
+    level, ~10x quicker than zlib's level 1. Every step releases the GIL.
+    """
+    width, height = picture.size
+    pixels = np.asarray(picture)
+    compressor = isal_zlib.compressobj(1)
+    header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[picture.mode], 0, 0, 0)
+    parts = [PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    profile = picture.info.get("icc_profile")
+    if profile:
+        parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(profile)))
+    for band in _filtered_bands(pixels):
+        if deflated := compressor.compress(band):
+            parts.append(_chunk(b"IDAT", deflated))
+    parts.append(_chunk(b"IDAT", compressor.flush()))
+    parts.append(_chunk(b"IEND", b""))
+    return b"".join(parts)
+
+
+def _png_of(picture: Image.Image) -> bytes:
+    if picture.mode in _COLOUR_TYPES and "transparency" not in picture.info:
+        return encode_png(picture)
+    output = io.BytesIO()  # palette, 1-bit, 16-bit and keyed transparency: rare, small
+    picture.save(output, format="PNG")
+    return output.getvalue()
+
+
 def to_png(image: bytes) -> PngImage:
-    """A checked PNG: PNG passes through untouched, other formats are re-encoded with Pillow.
+    """A checked PNG: PNG passes through untouched, other formats are decoded and re-encoded.
 
     CPU-bound for non-PNG input: call it from a worker thread.
     """
@@ -155,9 +222,7 @@ def to_png(image: bytes) -> PngImage:
             picture.load()
             if picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
                 picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-            output = io.BytesIO()
-            picture.save(output, format="PNG")
-            return PngImage(output.getvalue(), picture.width, picture.height, source_format)
+            return PngImage(_png_of(picture), picture.width, picture.height, source_format)
     except (
         UnidentifiedImageError,
         OSError,
