@@ -3,10 +3,11 @@
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, StringConstraints
+from pydantic import Field, HttpUrl, SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .inputs import Provider
+from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
 # The repository's `.env`, found whether the service starts from the root or from `src/`.
 _REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
@@ -109,6 +110,24 @@ class Settings(BaseSettings):
     # Observability.
     # A 1 ms ticker that measures how long the event loop is held (/metrics); off: it costs CPU.
     loop_lag_probe: bool = False
+
+    @field_validator("hf_token")
+    @classmethod
+    def _not_a_placeholder(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and is_placeholder_token(token.get_secret_value()):
+            raise ValueError(PLACEHOLDER_ADVICE)
+        return token
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_in_any_case(cls, value: object) -> object:
+        """uvicorn and most tools write levels in lower case."""
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", "environment", mode="before")
+    @classmethod
+    def _names_in_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def engine_url_strings(self) -> list[str]:

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from .errors import InvalidInputError
+from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
 # `org/name` on the Hub; providers' own ids may lack the org or carry a `:version`.
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?(:[\w.-]+)?$"
@@ -106,6 +107,8 @@ class JsonDescription(BaseModel):
         value = token.get_secret_value().strip()
         if not value:
             raise ValueError("api_token is empty")
+        if is_placeholder_token(value):
+            raise ValueError(f"api_token {PLACEHOLDER_ADVICE}, or leave api_token out")
         # It goes into an HTTP header: anything else fails there, far from its cause.
         if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
             raise ValueError("api_token must be a single word of printable ASCII characters")

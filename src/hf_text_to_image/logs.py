@@ -31,6 +31,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Libraries whose DEBUG and INFO lines carry request headers, signatures, access key ids or
+# bodies: held at WARNING whatever LOG_LEVEL says, so that no credential reaches the log.
+CAPPED_LOGGERS = (
+    "botocore",
+    "aiobotocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "aiohttp",
+    "httpcore",
+    "hpack",
+    "python_multipart",
+    "multipart",
+)
+
+
 def configure_logging(level: str, log_format: str) -> None:
     """Route every logger (uvicorn's too) through one handler with the chosen format."""
     handler = logging.StreamHandler()
@@ -45,6 +61,8 @@ def configure_logging(level: str, log_format: str) -> None:
     handler._hf_text_to_image = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    for name in CAPPED_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

@@ -12,6 +12,7 @@ from .logs import configure_logging
 from .outbound import Resolver, resolve_with_system
 from .runtime import build_lifespan
 from .service import DESCRIPTION_MARKDOWN, NAME, SUMMARY
+from .startup import load_settings
 
 
 def create_app(
@@ -21,7 +22,7 @@ def create_app(
     resolver: Resolver = resolve_with_system,
 ) -> FastAPI:
     """Build the service; tests pass their own settings, transport and resolver."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     # Swagger UI's assets served by the service itself: /docs works without reaching a CDN.
     app = FastAPIOffline(

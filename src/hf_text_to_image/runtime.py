@@ -18,6 +18,7 @@ from .loop_lag import LoopLagProbe
 from .metrics import Metrics
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
 from .service import describe_service
+from .startup import settings_summary
 from .storage.s3 import S3ClientPool
 from .tasks.board import TaskBoard
 from .tasks.pipeline import TaskPipeline
@@ -65,6 +66,7 @@ def build_lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Runtime]]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
+        logger.info("settings in effect: %s", settings_summary(settings))
         async with build_http_client(settings, transport) as http:
             metrics = Metrics()
             guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)

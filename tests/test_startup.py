@@ -1,0 +1,204 @@
+"""Settings at start: one sentence per wrong key and exit 2 for every way of starting."""
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+from standins.process import REPOSITORY
+
+from hf_text_to_image.__main__ import build_parser
+from hf_text_to_image.config import Settings
+from hf_text_to_image.logs import CAPPED_LOGGERS, configure_logging
+from hf_text_to_image.startup import (
+    SETTINGS_EXIT_CODE,
+    example,
+    is_secret,
+    load_settings,
+    settings_summary,
+)
+
+TOKEN = "hf_StartupSummarySecret0123456789"
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No setting from the process environment, and no `.env` read."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    return monkeypatch
+
+
+def refusal(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], **env: str
+) -> list[str]:
+    """The sentences `load_settings` prints for this environment, after checking exit 2."""
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings()
+    assert stopped.value.code == SETTINGS_EXIT_CODE
+    heading, *sentences = capsys.readouterr().err.strip().splitlines()
+    assert heading.startswith("The service cannot start: ")
+    return [line.strip() for line in sentences]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"LOG_LEVEL": "verbose"},
+            "LOG_LEVEL='VERBOSE' is not one of the allowed values: expected one of CRITICAL, "
+            "ERROR, WARNING, INFO, DEBUG, for example LOG_LEVEL=INFO.",
+        ),
+        (
+            {"SERVICE_PORT": "abc"},
+            "SERVICE_PORT='abc' is not a whole number: expected a whole number (at least 1, "
+            "at most 65535), for example SERVICE_PORT=9090.",
+        ),
+        (
+            {"MAX_TASKS": "0"},
+            "MAX_TASKS='0' is out of range: expected a whole number (at least 1), "
+            "for example MAX_TASKS=50.",
+        ),
+        (
+            {"OUTBOUND_ALLOWED_HOSTS": "huggingface.co"},
+            "OUTBOUND_ALLOWED_HOSTS is not valid JSON (Expecting value): expected a JSON list, "
+            'each item text, for example OUTBOUND_ALLOWED_HOSTS=\'["huggingface.co", '
+            '"*.huggingface.co", "*.endpoints.huggingface.cloud", "*.hf.space"]\'.',
+        ),
+        (
+            {"ENGINE_URLS": '["http://engine:8080", "engine"]'},
+            "ENGINE_URLS item 2 'engine' is not a URL: expected a JSON list, each item an "
+            "http:// or https:// URL, for example ENGINE_URLS='[\"http://core-engine-service:8080\"]'.",
+        ),
+        (
+            {"ALLOW_LOOPBACK_UPSTREAMS": "maybe"},
+            "ALLOW_LOOPBACK_UPSTREAMS='maybe' is not true or false: expected true or false, "
+            "for example ALLOW_LOOPBACK_UPSTREAMS=false.",
+        ),
+    ],
+)
+def test_wrong_setting_is_one_sentence_naming_key_problem_form_and_example(
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    assert refusal(clean_env, capsys, **env) == [expected]
+
+
+def test_every_wrong_key_gets_its_own_sentence(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sentences = refusal(
+        clean_env, capsys, LOG_LEVEL="loud", MAX_TASKS="x", HF_READ_TIMEOUT="-1", SERVICE_URL="x"
+    )
+
+    assert [text.split("=")[0] for text in sentences] == [
+        "SERVICE_URL",
+        "LOG_LEVEL",
+        "MAX_TASKS",
+        "HF_READ_TIMEOUT",
+    ]
+
+
+def test_placeholder_token_refused_without_showing_it(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [text] = refusal(clean_env, capsys, HF_TOKEN="hf_...")
+
+    assert text.startswith("HF_TOKEN (not shown) is the placeholder from the examples")
+    assert "hf_..." not in text
+
+
+def test_log_level_in_any_case(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("LOG_LEVEL", "debug")
+    clean_env.setenv("LOG_FORMAT", "JSON")
+
+    settings = load_settings()
+
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
+def test_every_example_is_a_valid_value(clean_env: pytest.MonkeyPatch) -> None:
+    for name, field in Settings.model_fields.items():
+        if is_secret(name, field):
+            continue
+        clean_env.setenv(name.upper(), example(name, field).strip("'"))
+    load_settings()
+
+
+def test_summary_lists_every_setting_and_secrets_only_as_set(
+    make_settings: Callable[..., Settings],
+) -> None:
+    summary = settings_summary(make_settings(hf_token=TOKEN, max_tasks=7))
+
+    assert "HF_TOKEN=set" in summary
+    assert "API_KEY_HASHES=not set" in summary
+    assert "MAX_TASKS=7" in summary
+    assert TOKEN not in summary
+    assert summary.startswith("ENGINE_URLS=[] ")
+    for name in Settings.model_fields:
+        assert f" {name.upper()}=" in f" {summary}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "uvicorn", "main:app", "--app-dir", "src", "--port", "0"],
+        [sys.executable, "-m", "hf_text_to_image"],
+    ],
+    ids=["uvicorn main:app", "python -m hf_text_to_image"],
+)
+def test_every_way_of_starting_exits_2_with_sentences_and_no_traceback(
+    command: list[str],
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "verbose", "PYTHONPATH": str(REPOSITORY / "src")}
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        command,
+        cwd=REPOSITORY,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "LOG_LEVEL='VERBOSE' is not one of the allowed values" in done.stderr
+
+
+def test_help_names_the_options_and_their_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--help"])
+
+    assert stopped.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option, env in [
+        ("--host", "UVICORN_HOST"),
+        ("--port", "SERVICE_PORT"),
+        ("--workers", "WEB_CONCURRENCY"),
+        ("--log-level", "LOG_LEVEL"),
+    ]:
+        assert option in text
+        assert f"[env {env};" in text
+
+
+def test_options_parse_in_any_case() -> None:
+    arguments = build_parser().parse_args(["--port", "9191", "--log-level", "DEBUG"])
+
+    assert (arguments.port, arguments.log_level, arguments.workers) == (9191, "debug", 1)
+
+
+def test_third_party_loggers_capped_at_warning_even_at_debug() -> None:
+    configure_logging("DEBUG", "text")
+
+    for name in CAPPED_LOGGERS:
+        for logger_name in (name, f"{name}.endpoint"):
+            assert not logging.getLogger(logger_name).isEnabledFor(logging.INFO), logger_name
+    assert logging.getLogger("hf_text_to_image.x").isEnabledFor(logging.DEBUG)
