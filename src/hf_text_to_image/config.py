@@ -6,27 +6,12 @@ from typing import Annotated, Literal
 from pydantic import Field, HttpUrl, SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .inputs import Provider
+from .huggingface.providers import DEFAULT_CDN_HOSTS, Provider
 from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
 # The repository's `.env`, found whether the service starts from the root or from `src/`.
 _REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 
-# Where providers put the images they make (downloaded without a token).
-DEFAULT_PROVIDER_CDN_HOSTS = [
-    "fal.media",
-    "*.fal.media",
-    "*.fal.run",
-    "replicate.delivery",
-    "*.replicate.delivery",
-    "*.wavespeed.ai",
-    "d1q70pf5vjeyhc.cloudfront.net",
-    "*.bigmodel.cn",
-    "*.z.ai",
-    "*.together.ai",
-    "*.together.xyz",
-    "*.nscale.com",
-]
 DEFAULT_ALLOWED_HOSTS = [
     "huggingface.co",
     "*.huggingface.co",
@@ -79,7 +64,7 @@ class Settings(BaseSettings):
     hf_default_provider: Provider = "auto"
     hf_provider_mapping_ttl: float = Field(default=600.0, ge=0)
     hf_max_poll_interval: float = Field(default=5.0, gt=0)
-    provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_PROVIDER_CDN_HOSTS))
+    provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_CDN_HOSTS))
 
     # What callers may send.
     max_prompt_length: int = Field(default=2000, ge=1)

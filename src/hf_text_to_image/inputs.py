@@ -2,7 +2,7 @@
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -15,13 +15,11 @@ from pydantic import (
 )
 
 from .errors import InvalidInputError
+from .huggingface.providers import Provider
 from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
 # `org/name` on the Hub; providers' own ids may lack the org or carry a `:version`.
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?(:[\w.-]+)?$"
-Provider = Literal[
-    "auto", "hf-inference", "fal-ai", "replicate", "together", "nscale", "wavespeed", "zai-org"
-]
 
 
 class TargetSize(BaseModel):

@@ -4,6 +4,7 @@ from .access import TokenGrant
 from .config import Settings
 from .engine.models import FieldDescription, ServiceDescription, Tag
 from .huggingface.client import GeneratedImage, HuggingFaceClient
+from .huggingface.providers import PROVIDER_NAMES
 from .inputs import parse_json_description, parse_prompt
 
 NAME = "Hugging Face text-to-image"
@@ -15,6 +16,10 @@ OUTPUT_FIELD = "result"
 
 DESCRIPTION_EXAMPLE = '{"api_token": "hf_...", "api_url": "https://router.huggingface.co/hf-inference/models/stabilityai/stable-diffusion-3-medium-diffusers"}'
 PROMPT_EXAMPLE = "A majestic hummingbird, watercolor"
+# `hf-inference`, `fal-ai`, ... or `zai-org`: the providers a caller may name besides `auto`.
+NAMED_PROVIDERS = ", ".join(f"`{name}`" for name in PROVIDER_NAMES[1:-1]) + (
+    f" or `{PROVIDER_NAMES[-1]}`"
+)
 
 DESCRIPTION_MARKDOWN = f"""
 This service sends a prompt to a Hugging Face text-to-image model and returns the image as a PNG.
@@ -33,7 +38,7 @@ The image is always returned as a real PNG, whatever format the model answered i
 | `api_token` | yes, unless the operator set a default token | your Hugging Face access token (`hf_...`) with the "Make calls to Inference Providers" permission |
 | `api_url` | `api_url` or `model` | the URL to call: a router URL, an Inference Endpoint; the retired `https://api-inference.huggingface.co/models/...` form is rewritten to the router |
 | `model` | `api_url` or `model` | a model id such as `black-forest-labs/FLUX.1-dev` |
-| `provider` | no | with `model`: `auto` (the first live Inference Provider), `hf-inference`, `fal-ai`, `replicate`, `together`, `nscale`, `wavespeed` or `zai-org` |
+| `provider` | no | with `model`: `auto` (the first live Inference Provider), {NAMED_PROVIDERS} |
 | `parameters` | no | `guidance_scale` (0-100), `negative_prompt`, `num_inference_steps` (1-1000), `width` and `height` (64-4096), `scheduler`, `seed`; the older `target_size: {{"width", "height"}}` is accepted; other keys are passed through |
 | `flat_parameters` | no | `true` sends the parameters beside `inputs` instead of under `parameters`, for endpoints that expect them there |
 | `use_cache` | no | `false` asks the API not to answer from its cache |

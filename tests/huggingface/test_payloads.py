@@ -11,11 +11,11 @@ from hf_text_to_image.access import TokenGrant
 from hf_text_to_image.errors import InvalidInputError
 from hf_text_to_image.huggingface.payloads import (
     InferenceRequest,
-    build_body,
     build_headers,
     build_request,
     encode_json,
 )
+from hf_text_to_image.huggingface.providers import BodyInput, hf_inference
 from hf_text_to_image.huggingface.routing import (
     Route,
     model_label,
@@ -153,13 +153,18 @@ def test_build_request_body_flat_parameters() -> None:
 
 
 def test_build_body_flat_prompt_wins_over_inputs_parameter() -> None:
-    body = build_body("the prompt", {"inputs": "not the prompt", "seed": 1}, flat=True)
+    body = hf_inference.body(
+        BodyInput("the prompt", {"inputs": "not the prompt", "seed": 1}, "m", True)
+    )
 
     assert body == {"inputs": "the prompt", "seed": 1}
 
 
 def test_build_body_nested() -> None:
-    assert build_body("p", {"seed": 1}, flat=False) == {"inputs": "p", "parameters": {"seed": 1}}
+    assert hf_inference.body(BodyInput("p", {"seed": 1}, "m")) == {
+        "inputs": "p",
+        "parameters": {"seed": 1},
+    }
 
 
 def test_encode_json_refuses_nan() -> None:

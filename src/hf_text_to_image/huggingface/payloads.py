@@ -31,13 +31,6 @@ def build_headers(token: str, *, use_cache: bool, wait_for_model: bool = False) 
     return headers
 
 
-def build_body(prompt: str, parameters: dict[str, Any], *, flat: bool) -> dict[str, Any]:
-    """`{"inputs": prompt, "parameters": {...}}`, or the parameters beside `inputs` when flat."""
-    if flat:
-        return {**parameters, "inputs": prompt}
-    return {"inputs": prompt, "parameters": parameters}
-
-
 def encode_json(document: Any) -> bytes:
     """UTF-8 JSON with non-ASCII text kept as written (no `\\u` escapes), NaN refused."""
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -47,12 +40,13 @@ def build_request(
     route: Route, description: JsonDescription, prompt: str, token: str
 ) -> InferenceRequest:
     """The complete request for one prompt to the route's provider, as plain data."""
-    parameters = description.parameters.to_payload()
-    headers = build_headers(token, use_cache=description.use_cache)
-    if route.provider == "hf-inference":
-        body = build_body(prompt, parameters, flat=description.flat_parameters)
-    else:
-        adapter = ADAPTERS[route.provider]
-        body = provider_body(adapter, prompt, parameters, route.provider_model)
-        headers.update(adapter.headers)
+    adapter = ADAPTERS[route.provider]
+    body = provider_body(
+        adapter,
+        prompt,
+        description.parameters.to_payload(),
+        route.provider_model,
+        flat_parameters=description.flat_parameters,
+    )
+    headers = {**build_headers(token, use_cache=description.use_cache), **adapter.headers}
     return InferenceRequest(route, headers, encode_json(body))

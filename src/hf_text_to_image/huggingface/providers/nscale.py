@@ -1,0 +1,42 @@
+"""nscale: OpenAI-style images/generations, `size: "WxH"`; `data[0].b64_json` back."""
+
+from typing import Any
+
+from .base import (
+    Adapter,
+    BodyInput,
+    ProviderDocs,
+    generations_reader,
+    no_model_in_route,
+    size_text,
+)
+
+
+def body(given: BodyInput) -> dict[str, Any]:
+    parameters = dict(given.parameters)
+    size = size_text(parameters)
+    document = {
+        "response_format": "b64_json",
+        "prompt": given.prompt,
+        "model": given.provider_model,
+        **parameters,
+    }
+    if size:
+        document["size"] = size
+    return document
+
+
+ADAPTER = Adapter(
+    name="nscale",
+    route=lambda _: "/v1/images/generations",
+    model_from_route=no_model_in_route,
+    body=body,
+    read=generations_reader("nscale"),
+    takes=frozenset({"negative_prompt", "width", "height", "seed"}),
+    cdn_hosts=("*.nscale.com",),
+    docs=ProviderDocs(
+        route="`/nscale/v1/images/generations`",
+        parameters='`width`+`height` as `size: "WxH"`, `seed`, `negative_prompt`',
+        answer="`data[0].b64_json`",
+    ),
+)
