@@ -13,16 +13,17 @@ from fastapi import FastAPI
 from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
+from .engine.reporting import Reporter
 from .huggingface.client import HuggingFaceClient
 from .loop_lag import LoopLagProbe
 from .metrics import Metrics
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
 from .service import describe_service
 from .startup import settings_summary
+from .storage.factory import StorageFactory
 from .storage.s3 import S3ClientPool
 from .tasks.board import TaskBoard
 from .tasks.pipeline import TaskPipeline
-from .tasks.reporting import Reporter
 from .tasks.worker import WorkerPool
 from .transport import AiohttpTransport
 
@@ -85,9 +86,8 @@ def build_lifespan(
             )
             pipeline = TaskPipeline(
                 settings=settings,
-                http=http,
                 hf=hf,
-                s3_clients=s3_clients,
+                storages=StorageFactory(http, s3_clients, timeout=settings.engine_request_timeout),
                 board=board,
                 reporter=reporter,
                 metrics=metrics,

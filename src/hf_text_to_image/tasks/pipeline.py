@@ -3,20 +3,16 @@
 import asyncio
 import logging
 
-import httpx
-
 from ..access import TokenGrant
 from ..config import Settings
 from ..engine.models import ServiceTask, TaskStatus, TaskUpdate
+from ..engine.reporting import Reporter
 from ..errors import InvalidInputError, ServiceError
 from ..huggingface.client import HuggingFaceClient
 from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
-from ..storage.base import TaskStorage
-from ..storage.engine_http import EngineHttpStorage
-from ..storage.s3 import S3ClientPool
+from ..storage.factory import StorageFactory
 from .board import TaskBoard
-from .reporting import Reporter
 
 logger = logging.getLogger(__name__)
 
@@ -42,28 +38,18 @@ class TaskPipeline:
         self,
         *,
         settings: Settings,
-        http: httpx.AsyncClient,
         hf: HuggingFaceClient,
-        s3_clients: S3ClientPool,
+        storages: StorageFactory,
         board: TaskBoard,
         reporter: Reporter,
         metrics: Metrics,
     ) -> None:
         self._metrics = metrics
         self._settings = settings
-        self._http = http
         self._hf = hf
-        self._s3_clients = s3_clients
+        self._storages = storages
         self._board = board
         self._reporter = reporter
-
-    async def storage_for(self, service_task: ServiceTask) -> TaskStorage:
-        if service_task.storage_url:
-            return EngineHttpStorage(
-                self._http, service_task.storage_url, timeout=self._settings.engine_request_timeout
-            )
-        assert service_task.s3 is not None
-        return await self._s3_clients.storage_for(service_task.s3)
 
     async def run(self, service_task: ServiceTask) -> None:
         """Process the task and deliver its final report; never raises but CancelledError."""
@@ -86,7 +72,7 @@ class TaskPipeline:
         settings = self._settings
         try:
             description_key, prompt_key = input_keys(service_task)
-            storage = await self.storage_for(service_task)
+            storage = await self._storages.for_task(service_task)
             self._board.set_status(task_id, TaskStatus.FETCHING)
             logger.info("task %s: fetching inputs", task_id)
             with self._metrics.phase("fetch"):

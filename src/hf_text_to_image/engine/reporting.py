@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 import httpx
 
-from ..engine.models import TaskUpdate
+from .models import TaskUpdate
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ import pytest
 import respx
 
 from hf_text_to_image.engine.models import TaskStatus, TaskUpdate
-from hf_text_to_image.tasks.reporting import Reporter, report_backoff
+from hf_text_to_image.engine.reporting import Reporter, report_backoff
 
 CALLBACK = "http://engine.test/tasks/1"
 UPDATE = TaskUpdate(status=TaskStatus.ERROR, error_message="bad token")
