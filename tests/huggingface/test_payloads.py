@@ -3,7 +3,6 @@
 import json
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -15,11 +14,8 @@ from hf_text_to_image.huggingface.payloads import (
     build_request,
     encode_json,
 )
-from hf_text_to_image.huggingface.providers import BodyInput, hf_inference
 from hf_text_to_image.huggingface.routing import (
     Route,
-    model_label,
-    rewrite_legacy_url,
     route_for_hf_inference,
     route_for_url,
 )
@@ -152,21 +148,6 @@ def test_build_request_body_flat_parameters() -> None:
     }
 
 
-def test_build_body_flat_prompt_wins_over_inputs_parameter() -> None:
-    body = hf_inference.body(
-        BodyInput("the prompt", {"inputs": "not the prompt", "seed": 1}, "m", True)
-    )
-
-    assert body == {"inputs": "the prompt", "seed": 1}
-
-
-def test_build_body_nested() -> None:
-    assert hf_inference.body(BodyInput("p", {"seed": 1}, "m")) == {
-        "inputs": "p",
-        "parameters": {"seed": 1},
-    }
-
-
 def test_encode_json_refuses_nan() -> None:
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         encode_json({"inputs": "p", "parameters": {"guidance_scale": float("nan")}})
@@ -244,109 +225,6 @@ def test_no_token_at_all_refused(default_token: str | None) -> None:
 
 
 # The target
-
-
-def test_resolve_target_router_url_kept() -> None:
-    target = resolve_target(description(), BASE_URL)
-
-    assert target.url == httpx.URL(ROUTER_URL)
-    assert target.model == MODEL
-    assert target.rewritten_from is None
-
-
-def test_resolve_target_legacy_url_rewritten() -> None:
-    target = resolve_target(description(api_url=LEGACY_URL), BASE_URL)
-
-    assert str(target.url) == ROUTER_URL
-    assert target.model == MODEL
-    assert target.rewritten_from == LEGACY_URL
-
-
-def test_resolve_target_surrounding_spaces_trimmed() -> None:
-    target = resolve_target(description(api_url=f"  {LEGACY_URL}\n"), BASE_URL)
-
-    assert str(target.url) == ROUTER_URL
-    assert target.rewritten_from == LEGACY_URL
-
-
-@pytest.mark.parametrize("base_url", [BASE_URL, BASE_URL.rstrip("/")])
-def test_resolve_target_model_joined_to_base_url(base_url: str) -> None:
-    target = resolve_target(description(model="black-forest-labs/FLUX.1-schnell"), base_url)
-
-    assert str(target.url) == BASE_URL + "black-forest-labs/FLUX.1-schnell"
-    assert target.model == "black-forest-labs/FLUX.1-schnell"
-    assert target.rewritten_from is None
-
-
-def test_resolve_target_model_with_custom_base_url() -> None:
-    target = resolve_target(description(model="org/model"), "https://example.org/v1/models/")
-
-    assert str(target.url) == "https://example.org/v1/models/org/model"
-
-
-def test_resolve_target_endpoint_label() -> None:
-    target = resolve_target(
-        description(api_url="https://xyz.us-east-1.aws.endpoints.huggingface.cloud/"), BASE_URL
-    )
-
-    assert target.model == "xyz.us-east-1.aws.endpoints.huggingface.cloud"
-
-
-@pytest.mark.parametrize(
-    ("api_url", "problem"),
-    [("router.huggingface.co/x", "is not a full URL"), ("https://", "has no host name")],
-)
-def test_resolve_target_not_full_url_refused(api_url: str, problem: str) -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        resolve_target(description(api_url=api_url), BASE_URL)
-
-    assert caught.value.message == (
-        f"api_url {problem}; give a full URL such as "
-        "https://router.huggingface.co/hf-inference/models/{model}."
-    )
-
-
-def test_resolve_target_other_scheme_left_to_the_outbound_guard() -> None:
-    target = resolve_target(description(api_url="ftp://huggingface.co/x"), BASE_URL)
-
-    assert target.url.scheme == "ftp"
-
-
-def test_resolve_target_invalid_url_refused() -> None:
-    with pytest.raises(InvalidInputError) as caught:
-        resolve_target(description(api_url="https://huggingface.co:port/x"), BASE_URL)
-
-    assert caught.value.message == "api_url is not a valid URL."
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (LEGACY_URL, ROUTER_URL),
-        (LEGACY_URL + "?wait=1", ROUTER_URL + "?wait=1"),
-        (ROUTER_URL, None),
-        ("http://api-inference.huggingface.co/models/org/model", None),
-        ("https://xyz.endpoints.huggingface.cloud", None),
-    ],
-)
-def test_rewrite_legacy_url(url: str, expected: str | None) -> None:
-    assert rewrite_legacy_url(url) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        (ROUTER_URL, MODEL),
-        ("https://router.huggingface.co/fal-ai/models/org/name/", "org/name"),
-        (
-            "https://xyz.endpoints.huggingface.cloud/generate",
-            "xyz.endpoints.huggingface.cloud/generate",
-        ),
-        ("https://xyz.endpoints.huggingface.cloud", "xyz.endpoints.huggingface.cloud"),
-    ],
-)
-def test_model_label(url: str, expected: str) -> None:
-    assert model_label(httpx.URL(url)) == expected
 
 
 def test_build_request_target() -> None:

@@ -2,11 +2,12 @@
 
 import pytest
 from conftest import make_image
-from provider_cases import MODEL_BASE, PARAMETERS, assert_request
 
 from hf_text_to_image.errors import UpstreamFormatError
 from hf_text_to_image.huggingface.providers import ADAPTERS, ImageData, hf_inference
 from hf_text_to_image.huggingface.providers.base import BodyInput
+
+from .provider_cases import MODEL_BASE, PARAMETERS, assert_request
 
 
 def test_request() -> None:

@@ -3,9 +3,10 @@
 import base64
 
 from conftest import make_image
-from provider_cases import ROUTER, assert_request, json_bytes
 
 from hf_text_to_image.huggingface.providers import ADAPTERS, ImageData
+
+from .provider_cases import ROUTER, assert_request, json_bytes
 
 
 def test_request() -> None:

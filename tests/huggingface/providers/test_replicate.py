@@ -2,10 +2,11 @@
 
 import httpx
 import pytest
-from provider_cases import ROUTER, assert_request, json_bytes
 
 from hf_text_to_image.errors import UpstreamError, UpstreamFormatError
 from hf_text_to_image.huggingface.providers import ADAPTERS, ImageLink, PollJob
+
+from .provider_cases import ROUTER, assert_request, json_bytes
 
 INPUT = {
     "prompt": "a fox",

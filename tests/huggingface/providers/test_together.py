@@ -4,10 +4,11 @@ import base64
 
 import pytest
 from conftest import make_image
-from provider_cases import ROUTER, assert_request, json_bytes
 
 from hf_text_to_image.errors import UpstreamError, UpstreamFormatError
 from hf_text_to_image.huggingface.providers import ADAPTERS, ImageData, ImageLink
+
+from .provider_cases import ROUTER, assert_request, json_bytes
 
 
 def test_request() -> None:

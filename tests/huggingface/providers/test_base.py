@@ -1,10 +1,11 @@
 """What the adapters share: parameter filtering, job URLs re-rooted on the router."""
 
 import httpx
-from provider_cases import ROUTER
 
 from hf_text_to_image.huggingface.providers import router_path
 from hf_text_to_image.huggingface.providers.base import model_after, split_parameters
+
+from .provider_cases import ROUTER
 
 
 def test_router_path_keeps_the_path_on_the_router() -> None:
