@@ -2,7 +2,8 @@
 
 ServiceError                      base; `message` is user-facing, `http_status` for the API
 ├── InvalidInputError             the caller's files or parameters are wrong (400)
-│   └── ForbiddenTargetError      a URL points where the service may not connect (400)
+│   ├── ForbiddenTargetError      a URL points where the service may not connect (400)
+│   └── MalformedRequestError     the request is not the form the endpoint takes (422)
 ├── UpstreamError                 the inference API answered with an error (502)
 │   ├── UpstreamFormatError       it answered 200 with something that is not an image (502)
 │   ├── ModelLoadingError         the model was still loading after every retry (503)
@@ -30,6 +31,10 @@ class InvalidInputError(ServiceError):
 
 class ForbiddenTargetError(InvalidInputError):
     pass
+
+
+class MalformedRequestError(InvalidInputError):
+    http_status = 422
 
 
 class UpstreamError(ServiceError):

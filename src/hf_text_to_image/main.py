@@ -14,6 +14,11 @@ from .runtime import build_lifespan
 from .service import DESCRIPTION_MARKDOWN, NAME, SUMMARY
 from .startup import load_settings
 
+OPENAPI_TAGS = [
+    {"name": "Direct", "description": "Two files in, the PNG back: no engine needed."},
+    {"name": "Engine", "description": "What a Swiss AI Center core engine calls."},
+]
+
 
 def create_app(
     settings: Settings | None = None,
@@ -30,10 +35,12 @@ def create_app(
         summary=SUMMARY or package_doc,
         description=DESCRIPTION_MARKDOWN,
         version="1.0.0",
+        openapi_tags=OPENAPI_TAGS,
         lifespan=build_lifespan(settings, transport=transport, resolver=resolver),
     )
+    # The direct endpoint first: it is what a newcomer tries in Swagger UI.
+    app.include_router(direct.router)
     app.include_router(system.router)
     app.include_router(tasks.router)
-    app.include_router(direct.router)
     register_error_handlers(app)
     return app

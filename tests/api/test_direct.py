@@ -267,6 +267,21 @@ async def test_process_oversize_prompt_400(
     )
 
 
+CURL_FORM = "curl -F json_description=@desc.json -F input_text=@prompt.txt"
+
+
+def text_fields_form(**fields: str) -> dict[str, object]:
+    """A multipart body of text fields only, as `curl -F name=value` sends it."""
+    parts = [
+        f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return {
+        "content": ("".join(parts) + "--b--\r\n").encode(),
+        "headers": {"Content-Type": "multipart/form-data; boundary=b"},
+    }
+
+
 @pytest.mark.anyio
 async def test_process_missing_file_422(service: httpx.AsyncClient) -> None:
     response = await service.post(
@@ -277,19 +292,49 @@ async def test_process_missing_file_422(service: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 422
-    [problem] = response.json()["detail"]
-    assert problem["loc"] == ["body", "input_text"]
-    assert problem["type"] == "missing"
-    assert TOKEN not in response.text
+    assert response.json() == {
+        "detail": f"The form has no input_text part: send both files ({CURL_FORM})."
+    }
 
 
 @pytest.mark.anyio
 async def test_process_fields_as_text_not_files_422(service: httpx.AsyncClient) -> None:
     response = await service.post(
-        "/process", data={"json_description": json.dumps(DESCRIPTION), "input_text": "a cat"}
+        "/process",
+        **text_fields_form(json_description=json.dumps(DESCRIPTION), input_text="a cat"),  # type: ignore[arg-type]
     )
 
     assert response.status_code == 422
+    assert response.json() == {
+        "detail": "json_description and input_text were sent as a text field, not as a file: "
+        f"put @ before the file name ({CURL_FORM})."
+    }
+    assert TOKEN not in response.text
+
+
+@pytest.mark.anyio
+async def test_process_one_text_field_and_one_missing_422(service: httpx.AsyncClient) -> None:
+    response = await service.post("/process", **text_fields_form(input_text="a cat"))  # type: ignore[arg-type]
+
+    assert response.json()["detail"] == (
+        "input_text was sent as a text field, not as a file: put @ before the file name "
+        f"({CURL_FORM}). The form has no json_description part: send both files ({CURL_FORM})."
+    )
+
+
+@pytest.mark.anyio
+async def test_process_json_body_instead_of_a_form_422(service: httpx.AsyncClient) -> None:
+    response = await service.post("/process", json=DESCRIPTION)
+    urlencoded = await service.post("/process", data={"input_text": "a cat"})
+
+    assert urlencoded.json()["detail"].startswith(
+        "POST /process takes a multipart form with two files, not application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "POST /process takes a multipart form with two files, not application/json: "
+        f"{CURL_FORM}."
+    }
     assert TOKEN not in response.text
 
 

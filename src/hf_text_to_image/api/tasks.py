@@ -6,12 +6,30 @@ from fastapi.responses import JSONResponse, Response
 from ..engine.models import ServiceTask, TaskStatusAnswer
 from ..engine.trust import untrusted_fields
 from ..errors import ServiceBusyError, UntrustedEngineError
+from .answers import (
+    VALIDATION_ANSWER,
+    ComputeAnswer,
+    StatusAnswer,
+    error_answers,
+    json_answer,
+)
 from .deps import RuntimeDep
 
 router = APIRouter(tags=["Engine"])
 
 
-@router.get("/status", summary="Whether the service takes work")
+@router.get(
+    "/status",
+    summary="Whether the service takes work",
+    responses={
+        200: json_answer(
+            StatusAnswer,
+            "The service takes work.",
+            {"status": "available", "tasks": 3, "max_tasks": 50},
+        ),
+        503: json_answer(StatusAnswer, "The service is shutting down.", {"status": "unavailable"}),
+    },
+)
 async def status(runtime: RuntimeDep) -> JSONResponse:
     board = runtime.board
     if not board.accepting:
@@ -25,8 +43,23 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
     "/compute",
     summary="Accept a task from a core engine",
     responses={
-        403: {"description": "The task's URLs are not on TRUSTED_ENGINE_ORIGINS."},
-        503: {"description": "MAX_TASKS reached, or shutting down."},
+        200: json_answer(
+            ComputeAnswer, "The task is queued.", {"id": "0f8e1c2a", "status": "accepted"}
+        ),
+        **error_answers(
+            {
+                403: (
+                    "The task's URLs are not on TRUSTED_ENGINE_ORIGINS.",
+                    "The task's callback_url is not on a trusted engine origin "
+                    "(TRUSTED_ENGINE_ORIGINS).",
+                ),
+                503: (
+                    "MAX_TASKS reached, or shutting down.",
+                    "The service holds as many tasks as it allows (MAX_TASKS); try again later.",
+                ),
+            }
+        ),
+        **VALIDATION_ANSWER,
     },
 )
 async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, str]:
@@ -53,7 +86,19 @@ async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, s
     "/tasks/{task_id}/status",
     response_model=TaskStatusAnswer,
     summary="The status of a task this service holds",
-    responses={404: {"description": "No such task here, or its retention period has ended."}},
+    responses={
+        200: json_answer(TaskStatusAnswer, "The task's status.", {"status": "processing"}),
+        **error_answers(
+            {
+                404: (
+                    "No such task here, or its retention period has ended.",
+                    "Task 0f8e1c2a is not held by this replica: it is unknown, its retention "
+                    "period ended, or another replica runs it.",
+                )
+            }
+        ),
+        **VALIDATION_ANSWER,
+    },
 )
 async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
     status = runtime.board.status_of(task_id)
@@ -67,7 +112,22 @@ async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
     return TaskStatusAnswer(status=status)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The metrics in Prometheus' text format.",
+            "content": {
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": 'process_requests_total{provider="hf-inference",status="200"} 3.0\n',
+                }
+            },
+        }
+    },
+)
 async def metrics(runtime: RuntimeDep) -> Response:
     return Response(
         runtime.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
