@@ -23,6 +23,9 @@ DEFAULT_ALLOWED_HOSTS = [
 # An API key's SHA-256 digest in hex (see README, "Who may use the service's token").
 ApiKeyHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
 
+Scheme = Literal["https", "http"]
+HTTPS_ONLY: tuple[Scheme, ...] = ("https",)
+
 
 class Settings(BaseSettings):
     """Every knob of the service; the names match `.env` and `kubernetes/config-map.yml`."""
@@ -74,9 +77,7 @@ class Settings(BaseSettings):
     # Where the service may connect to on a caller's behalf.
     outbound_allowed_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
     outbound_allowed_networks: list[str] = Field(default_factory=list)
-    outbound_allowed_schemes: list[Literal["https", "http"]] = Field(
-        default_factory=lambda: ["https"]
-    )
+    outbound_allowed_schemes: list[Scheme] = Field(default_factory=lambda: list(HTTPS_ONLY))
     # Development only: admits http and https to this machine (localhost, 127.0.0.0/8, ::1),
     # e.g. `python -m hf_text_to_image.local_upstream`, without touching the lists above.
     allow_loopback_upstreams: bool = False

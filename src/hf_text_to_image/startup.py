@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import annotated_types
 from pydantic import AnyUrl, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError
 
 from .config import Settings
@@ -128,7 +129,7 @@ def example(name: str, field: FieldInfo) -> str:
     return f"'{text}'" if text.startswith("[") else text
 
 
-def _problem(detail: dict[str, Any]) -> str:
+def _problem(detail: ErrorDetails) -> str:
     kind = detail["type"]
     if kind in PROBLEMS:
         return PROBLEMS[kind]
@@ -155,7 +156,7 @@ def sentence(name: str, problems: list[str], value: object, *, secret: bool) -> 
 
 def validation_sentences(error: ValidationError) -> list[str]:
     """One sentence per key of a settings ValidationError."""
-    by_key: dict[str, list[dict[str, Any]]] = {}
+    by_key: dict[str, list[ErrorDetails]] = {}
     for detail in error.errors(include_url=False):
         by_key.setdefault(str(detail["loc"][0]), []).append(detail)
     sentences = []

@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 async def get_runtime(request: Request) -> "Runtime":
-    return request.state.runtime
+    runtime: Runtime = request.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated["Runtime", Depends(get_runtime)]

@@ -1,6 +1,7 @@
 """Calls to one core engine: announce, heartbeat, going to sleep."""
 
 import logging
+from collections.abc import Mapping
 
 import httpx
 
@@ -19,10 +20,12 @@ class EngineClient:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
 
-    async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async def _call(
+        self, method: str, path: str, *, json: Mapping[str, object] | None = None
+    ) -> httpx.Response:
         try:
             return await self._http.request(
-                method, f"{self.base_url}{path}", timeout=self._timeout, **kwargs
+                method, f"{self.base_url}{path}", json=json, timeout=self._timeout
             )
         except httpx.HTTPError as error:
             raise EngineError(f"{method} {path}: {type(error).__name__}") from error

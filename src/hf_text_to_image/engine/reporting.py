@@ -17,7 +17,7 @@ MAX_REPORT_BACKOFF = 15.0
 
 def report_backoff(attempt: int, jitter: float) -> float:
     """0.5 s, 1 s, 2 s ... up to 15 s, scaled by a jitter fraction in [0, 1)."""
-    return min(MAX_REPORT_BACKOFF, 0.5 * 2 ** (attempt - 1)) * (0.5 + jitter / 2)
+    return min(MAX_REPORT_BACKOFF, 0.5 * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2)
 
 
 def is_retryable_answer(status: int) -> bool:

@@ -53,7 +53,8 @@ class UpstreamAnswer:
 
     @property
     def request_id(self) -> str | None:
-        return self.headers.get("x-request-id")
+        request_id: str | None = self.headers.get("x-request-id")
+        return request_id
 
 
 def backoff_delay(attempt: int, max_backoff: float, jitter: float) -> float:

@@ -220,9 +220,10 @@ def to_png(image: bytes) -> PngImage:
                     f"The API answered an image too large ({picture.width}x{picture.height})."
                 )
             picture.load()
+            kept: Image.Image = picture
             if picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
-                picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-            return PngImage(_png_of(picture), picture.width, picture.height, source_format)
+                kept = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
+            return PngImage(_png_of(kept), kept.width, kept.height, source_format)
     except (
         UnidentifiedImageError,
         OSError,

@@ -51,7 +51,8 @@ class S3Storage:
             async with response["Body"] as body:
                 if response.get("ContentLength", 0) > max_bytes:
                     raise StorageError(f"The input file {key} is larger than {max_bytes} bytes.")
-                return await body.read()
+                data: bytes = await body.read()
+                return data
         except (ClientError, BotoCoreError, OSError) as error:
             raise StorageError(describe_s3_failure(error, f"The input file {key}")) from error
 
