@@ -14,6 +14,7 @@ from standins.secrets import find_secrets
 from starlette.responses import Response
 
 from hf_text_to_image.config import Settings
+from hf_text_to_image.provenance import PARAMETERS_KEYWORD, RECORD_KEYWORD, with_text_chunks
 
 pytest_plugins = ["standins.fixtures"]
 
@@ -141,6 +142,11 @@ def make_image(image_format: str = "PNG", size: tuple[int, int] = (64, 48)) -> b
     output = io.BytesIO()
     picture.save(output, format=image_format)
     return output.getvalue()
+
+
+def without_provenance(png: bytes) -> bytes:
+    """The PNG minus the provenance chunks the service adds: the provider's bytes again."""
+    return with_text_chunks(png, {PARAMETERS_KEYWORD: "", RECORD_KEYWORD: ""}, insert=False)
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ class Capacity:
         self._busy_message = busy_message
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one unit for the duration of the block, or raise ServiceBusyError at once."""
-        if self.in_use >= self.limit:
+    def slot(self, count: int = 1) -> Iterator[None]:
+        """Hold `count` units for the duration of the block, or raise ServiceBusyError at once."""
+        if self.in_use + count > self.limit:
             raise ServiceBusyError(self._busy_message)
-        self.in_use += 1
+        self.in_use += count
         try:
             yield
         finally:
-            self.in_use -= 1
+            self.in_use -= count

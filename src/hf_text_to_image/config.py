@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     max_prompt_length: int = Field(default=2000, ge=1)
     max_description_bytes: int = Field(default=65_536, ge=256)
     max_direct_requests: int = Field(default=16, ge=1)
+    # Prompt and parameters written into every PNG; off for operators who may not keep prompts.
+    png_provenance: bool = True
 
     # Where the service may connect to on a caller's behalf.
     outbound_allowed_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))

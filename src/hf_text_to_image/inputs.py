@@ -96,6 +96,12 @@ class JsonDescription(BaseModel):
         description="Send `parameters` at the top level of the body (dedicated endpoints).",
     )
     use_cache: bool = Field(default=True, description="`false` sends `x-use-cache: false`.")
+    n: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="How many images (seeds seed, seed+1, ...); more than 1 needs a JSON answer.",
+    )
 
     @field_validator("api_token")
     @classmethod

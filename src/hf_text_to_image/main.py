@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from . import __doc__ as package_doc
+from . import __version__
 from .api import direct, system, tasks
 from .api.handlers import register_error_handlers
 from .config import Settings
@@ -34,7 +35,7 @@ def create_app(
         title=NAME,
         summary=SUMMARY or package_doc,
         description=DESCRIPTION_MARKDOWN,
-        version="1.0.0",
+        version=__version__,
         openapi_tags=OPENAPI_TAGS,
         lifespan=build_lifespan(settings, transport=transport, resolver=resolver),
     )

@@ -3,9 +3,10 @@
 from .access import TokenGrant
 from .config import Settings
 from .engine.models import FieldDescription, ServiceDescription, Tag
+from .generation import check_image_count, generate_images
 from .huggingface.client import GeneratedImage, HuggingFaceClient
 from .huggingface.providers import PROVIDER_NAMES
-from .inputs import parse_json_description, parse_prompt
+from .inputs import JsonDescription, parse_json_description, parse_prompt
 
 NAME = "Hugging Face text-to-image"
 SLUG = "hugging-face-text-to-image"
@@ -91,6 +92,14 @@ def describe_service(settings: Settings) -> ServiceDescription:
     )
 
 
+def parse_files(
+    raw_description: bytes, raw_prompt: bytes, settings: Settings
+) -> tuple[JsonDescription, str]:
+    """The two input files, checked: what to call and the prompt."""
+    description = parse_json_description(raw_description, max_bytes=settings.max_description_bytes)
+    return description, parse_prompt(raw_prompt, max_length=settings.max_prompt_length)
+
+
 async def generate_from_files(
     raw_description: bytes,
     raw_prompt: bytes,
@@ -98,7 +107,10 @@ async def generate_from_files(
     settings: Settings,
     grant: TokenGrant,
 ) -> GeneratedImage:
-    """The service's whole job: the two input files in, a checked PNG out."""
-    description = parse_json_description(raw_description, max_bytes=settings.max_description_bytes)
-    prompt = parse_prompt(raw_prompt, max_length=settings.max_prompt_length)
-    return await hf.generate(description, prompt, grant)
+    """An engine task's whole job: the two input files in, one checked PNG out."""
+    description, prompt = parse_files(raw_description, raw_prompt, settings)
+    check_image_count(description, 1, "an engine task makes one image (its output is one PNG)")
+    (image,) = await generate_images(
+        description, prompt, hf, grant, provenance=settings.png_provenance
+    )
+    return image

@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 import respx
-from conftest import make_image
+from conftest import make_image, without_provenance
 from fastapi import FastAPI
 from PIL import Image
 from standins.asgi import serve
@@ -85,11 +85,19 @@ async def test_process_png_out(
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-upstream-attempts"] == "1"
     assert response.headers["x-model"] == MODEL
-    assert response.content == png_bytes
+    assert response.headers["x-provider"] == "hf-inference"
+    # The provider's PNG, untouched but for the provenance chunks.
+    assert without_provenance(response.content) == png_bytes
     with Image.open(io.BytesIO(response.content)) as picture:
         assert (picture.format, picture.size) == ("PNG", (64, 48))
+        assert picture.info["parameters"].startswith("A majestic hummingbird\nSeed: ")
     request = route.calls.last.request
-    assert json.loads(request.content) == {"inputs": "A majestic hummingbird", "parameters": {}}
+    # No seed given: the service chose one, sent it and says which.
+    seed = int(response.headers["x-seed"])
+    assert json.loads(request.content) == {
+        "inputs": "A majestic hummingbird",
+        "parameters": {"seed": seed},
+    }
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
 
 
@@ -123,8 +131,9 @@ async def test_process_json_when_asked(
     answer = response.json()
     prefix = "data:image/png;base64,"
     assert answer["image"].startswith(prefix)
-    assert base64.b64decode(answer["image"].removeprefix(prefix)) == png_bytes
+    assert without_provenance(base64.b64decode(answer["image"].removeprefix(prefix))) == png_bytes
     assert answer["model"] == MODEL
+    assert (answer["seed"], response.headers["x-seed"]) == (7, "7")
     assert answer["parameters"] == {"width": 512, "height": 512, "seed": 7}
     assert (answer["width"], answer["height"]) == (64, 48)
     assert answer["source_format"] == "png"
@@ -460,7 +469,7 @@ async def test_process_capacity_full_is_503(
     assert busy.headers["retry-after"] == "5"
     assert "as many images as it allows" in busy.json()["detail"]
     assert first[0].status_code == 200
-    assert first[0].content == png_bytes
+    assert without_provenance(first[0].content) == png_bytes
     # The slot is given back once the first request ends.
     assert after.status_code == 200
     assert route.call_count == 2

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from conftest import without_provenance
 from PIL import Image
 from standins.fixtures import LOOPBACK_POLICY
 from standins.hf_api import Answer, HuggingFaceStandIn, render_image
@@ -74,8 +75,15 @@ def test_direct_endpoint_json_base64_answer_as_json(
     answer = response.json()
     prefix = "data:image/png;base64,"
     assert answer["image"].startswith(prefix)
-    assert base64.b64decode(answer["image"].removeprefix(prefix)) == render_image("PNG")
-    assert answer["parameters"] == {"width": 512, "height": 512, "inference_steps": 25}
+    image = base64.b64decode(answer["image"].removeprefix(prefix))
+    assert without_provenance(image) == render_image("PNG")
+    seed = answer["seed"]
+    assert answer["parameters"] == {
+        "width": 512,
+        "height": 512,
+        "inference_steps": 25,
+        "seed": seed,
+    }
     assert answer["source_format"] == "png"
     assert answer["timings"]["total_seconds"] >= answer["timings"]["upstream_seconds"] >= 0
 

@@ -45,7 +45,10 @@ def test_service_registers_after_it_serves(start_service: Start, engine: EngineS
 
 
 def test_engine_task_finishes_with_stored_png(
-    start_service: Start, engine: EngineStandIn, hf: HuggingFaceStandIn
+    start_service: Start,
+    engine: EngineStandIn,
+    hf: HuggingFaceStandIn,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     start_service()
     wait_for(lambda: SLUG in engine.services)
@@ -60,7 +63,16 @@ def test_engine_task_finishes_with_stored_png(
     stored = httpx.get(f"{engine.public_url}/storage/{key}").content
     assert decode_png(stored).size == (64, 64)
     sent = json.loads(hf.requests[-1].body)
-    assert sent == {"inputs": PROMPT, "parameters": {}}
+    seed = sent["parameters"]["seed"]
+    assert sent == {"inputs": PROMPT, "parameters": {"seed": seed}}
+    assert 0 <= seed <= 2**31 - 1
+    # The stored PNG says how it was made: the prompt, the seed, the model.
+    info = decode_png(stored).info
+    assert (
+        info["parameters"] == f"{PROMPT}\nSeed: {seed}, Size: 64x64, Model: stabilityai/sd3-medium"
+    )
+    assert json.loads(info["hf-text-to-image"])["seed"] == seed
+    assert f"made by hf-inference with seed {seed}" in caplog.text
     assert hf.requests[-1].headers["authorization"] == f"Bearer {TOKEN}"
 
 

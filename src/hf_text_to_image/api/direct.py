@@ -12,8 +12,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInputError, MalformedRequestError
+from ..generation import check_image_count, generate_images, image_seed
+from ..huggingface.client import GeneratedImage
 from ..inputs import description_too_large, prompt_too_long
-from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, generate_from_files
+from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, parse_files
 from .access import DirectGrantDep
 from .answers import error_answers
 from .deps import RuntimeDep
@@ -26,13 +28,27 @@ class Timings(BaseModel):
     total_seconds: float = Field(description="Time from the request to the answer.")
 
 
-class ImageAnswer(BaseModel):
-    """The JSON answer (`Accept: application/json`): the PNG as a data URL, and how it was made."""
+class GeneratedEntry(BaseModel):
+    """One of the `n` images."""
 
     image: str = Field(description="The PNG as a `data:image/png;base64,...` URL.")
+    seed: int | None = Field(description="The seed that made it; null if the provider takes none.")
+    width: int
+    height: int
+    source_format: str = Field(description="The format the model answered in (png, jpeg, ...).")
+    attempts: int = Field(description="Calls made to the API for it, retries included.")
+    request_id: str | None = Field(description="The API's request id, for its support.")
+
+
+class ImageAnswer(BaseModel):
+    """The JSON answer (`Accept: application/json`): the PNGs as data URLs, and how made."""
+
+    image: str = Field(description="The (first) PNG as a `data:image/png;base64,...` URL.")
+    images: list[GeneratedEntry] = Field(description="Every image, `n` of them, seed by seed.")
     model: str
     provider: str = Field(description="The Inference Provider that generated the image.")
-    parameters: dict[str, Any] = Field(description="The parameters sent, as the caller set them.")
+    seed: int | None = Field(description="The (first) image's seed: chosen when none was given.")
+    parameters: dict[str, Any] = Field(description="The parameters sent to the provider.")
     width: int
     height: int
     source_format: str = Field(description="The format the model answered in (png, jpeg, ...).")
@@ -43,9 +59,21 @@ class ImageAnswer(BaseModel):
 
 IMAGE_ANSWER_EXAMPLE = ImageAnswer(
     image="data:image/png;base64,iVBORw0KGgo...",
+    images=[
+        GeneratedEntry(
+            image="data:image/png;base64,iVBORw0KGgo...",
+            seed=1234,
+            width=512,
+            height=512,
+            source_format="jpeg",
+            attempts=1,
+            request_id="Root=1-abc",
+        )
+    ],
     model="stabilityai/stable-diffusion-3-medium-diffusers",
     provider="hf-inference",
-    parameters={"width": 512, "height": 512},
+    seed=1234,
+    parameters={"width": 512, "height": 512, "seed": 1234},
     width=512,
     height=512,
     source_format="jpeg",
@@ -144,6 +172,22 @@ class FormRoute(APIRoute):
 router = APIRouter(tags=["Direct"], route_class=FormRoute)
 
 
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def image_headers(images: list[GeneratedImage]) -> dict[str, str]:
+    """What made the images, as headers: attempts, provider, model, the seeds in order."""
+    first = images[0]
+    headers = {"X-Upstream-Attempts": str(first.attempts), "X-Provider": first.provider}
+    if first.model.isascii():
+        headers["X-Model"] = first.model
+    seeds = [image_seed(image) for image in images]
+    if None not in seeds:
+        headers["X-Seed"] = ", ".join(str(seed) for seed in seeds)
+    return headers
+
+
 def prefers_json(accept: str | None) -> bool:
     """True when the Accept header ranks application/json above image/png."""
     if not accept:
@@ -192,10 +236,12 @@ async def process(
     ],
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
-    """Call the model with the prompt and answer the PNG (or JSON with a data URL)."""
+    """Call the model with the prompt and answer the PNG (or JSON with `n` images as data URLs)."""
     settings = runtime.settings
+    capacity = runtime.direct_capacity
     started = time.perf_counter()
-    with runtime.direct_capacity.slot():
+    wants_json = prefers_json(accept)
+    with capacity.slot():
         raw_description = await read_upload(
             json_description,
             limit=settings.max_description_bytes,
@@ -207,25 +253,49 @@ async def process(
             limit=4 * settings.max_prompt_length + 16,
             too_large=prompt_too_long(settings.max_prompt_length),
         )
-        image = await generate_from_files(raw_description, raw_prompt, runtime.hf, settings, grant)
-    headers = {"X-Upstream-Attempts": str(image.attempts)}
-    if image.model.isascii():
-        headers["X-Model"] = image.model
-    if not prefers_json(accept):
-        return Response(image.png.data, media_type="image/png", headers=headers)
-    encoded = base64.b64encode(image.png.data).decode("ascii")
+        description, prompt = parse_files(raw_description, raw_prompt, settings)
+        if wants_json:
+            check_image_count(
+                description, capacity.limit, f"the service makes at most {capacity.limit} at once"
+            )
+        else:
+            check_image_count(
+                description, 1, "a PNG answer holds one image: ask for JSON to get several"
+            )
+        # Each image holds a place of its own, as that many requests would.
+        with capacity.slot(description.n - 1):
+            images = await generate_images(
+                description, prompt, runtime.hf, grant, provenance=settings.png_provenance
+            )
+    first = images[0]
+    headers = image_headers(images)
+    if not wants_json:
+        return Response(first.png.data, media_type="image/png", headers=headers)
     answer = ImageAnswer(
-        image=f"data:image/png;base64,{encoded}",
-        model=image.model,
-        provider=image.provider,
-        parameters=image.parameters,
-        width=image.png.width,
-        height=image.png.height,
-        source_format=image.png.source_format,
-        attempts=image.attempts,
-        request_id=image.request_id,
+        image=data_url(first.png.data),
+        images=[
+            GeneratedEntry(
+                image=data_url(image.png.data),
+                seed=image_seed(image),
+                width=image.png.width,
+                height=image.png.height,
+                source_format=image.png.source_format,
+                attempts=image.attempts,
+                request_id=image.request_id,
+            )
+            for image in images
+        ],
+        model=first.model,
+        provider=first.provider,
+        seed=image_seed(first),
+        parameters=first.parameters,
+        width=first.png.width,
+        height=first.png.height,
+        source_format=first.png.source_format,
+        attempts=first.attempts,
+        request_id=first.request_id,
         timings=Timings(
-            upstream_seconds=round(image.upstream_seconds, 3),
+            upstream_seconds=round(max(image.upstream_seconds for image in images), 3),
             total_seconds=round(time.perf_counter() - started, 3),
         ),
     )

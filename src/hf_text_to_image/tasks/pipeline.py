@@ -8,6 +8,7 @@ from ..config import Settings
 from ..engine.models import ServiceTask, TaskStatus, TaskUpdate
 from ..engine.reporting import Reporter
 from ..errors import InvalidInputError, ServiceError
+from ..generation import image_seed
 from ..huggingface.client import HuggingFaceClient
 from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
@@ -93,7 +94,12 @@ class TaskPipeline:
                 )
             self._board.set_status(task_id, TaskStatus.SAVING)
             logger.info(
-                "task %s: storing the %dx%d PNG", task_id, image.png.width, image.png.height
+                "task %s: storing the %dx%d PNG made by %s with seed %s",
+                task_id,
+                image.png.width,
+                image.png.height,
+                image.provider,
+                image_seed(image),
             )
             with self._metrics.phase("store"):
                 key = await storage.put(
