@@ -27,15 +27,6 @@ PROMPT = "a lighthouse at dusk"
 
 
 @pytest.fixture
-def hf() -> Iterator[HuggingFaceStandIn]:
-    standin = HuggingFaceStandIn()
-    with UvicornThread(standin.app) as server:
-        standin.url = server.url  # type: ignore[attr-defined]
-        yield standin
-        standin.gate.set()
-
-
-@pytest.fixture
 def start(
     make_settings: Callable[..., Settings], hf: HuggingFaceStandIn
 ) -> Iterator[Callable[..., str]]:
