@@ -391,7 +391,7 @@ def test_parse_description_bad_target_size_refused(
 
 def test_parse_description_unknown_parameters_passed_through() -> None:
     extra = {
-        "inference_steps": 25,
+        "lora_scale": 0.8,
         "output_format": "png",
         "lora": {"scale": 0.8, "names": ["a", "b"]},
         "strength": None,
@@ -401,7 +401,7 @@ def test_parse_description_unknown_parameters_passed_through() -> None:
 
     assert description.parameters.to_payload() == {
         "width": 512,
-        "inference_steps": 25,
+        "lora_scale": 0.8,
         "output_format": "png",
         "lora": {"scale": 0.8, "names": ["a", "b"]},
     }

@@ -22,6 +22,15 @@ from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?(:[\w.-]+)?$"
 
 
+# Names that older examples and tutorials use, which no API reads: passed through, they would
+# be ignored upstream without a word.
+MISNAMED_PARAMETERS = {
+    "inference_steps": "num_inference_steps",
+    "negative_prompts": "negative_prompt",
+    "seeds": "seed",
+}
+
+
 class TargetSize(BaseModel):
     """The older `target_size` form of the image size."""
 
@@ -44,6 +53,16 @@ class TextToImageParameters(BaseModel):
     scheduler: str | None = Field(default=None, min_length=1, max_length=200)
     seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
     target_size: TargetSize | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_misnamed_keys(cls, values: object) -> object:
+        """Unknown keys pass through, except names known to be mistakes for a known one."""
+        if isinstance(values, dict):
+            for wrong, right in MISNAMED_PARAMETERS.items():
+                if wrong in values:
+                    raise ValueError(f"{wrong} is not a parameter; did you mean {right}?")
+        return values
 
     @model_validator(mode="after")
     def _fold_target_size(self) -> "TextToImageParameters":
@@ -203,9 +222,9 @@ def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
     try:
         return JsonDescription.model_validate(document)
     except ValidationError as error:
-        raise InvalidInputError(
-            f"json_description is invalid: {_describe_validation_error(error)}."
-        ) from error
+        problems = _describe_validation_error(error)
+        end = "" if problems.endswith(("?", ".")) else "."
+        raise InvalidInputError(f"json_description is invalid: {problems}{end}") from error
 
 
 def parse_prompt(raw: bytes, *, max_length: int) -> str:

@@ -56,7 +56,7 @@ With parameters, for a dedicated endpoint that takes them flat:
 {{"api_token": "hf_...", "api_url": "https://xyz.us-east-1.aws.endpoints.huggingface.cloud",
  "flat_parameters": true,
  "parameters": {{"negative_prompt": "blurry", "width": 512, "height": 512, "guidance_scale": 7.5,
-                "inference_steps": 25}}}}
+                "num_inference_steps": 25}}}}
 ```
 
 ### input_text

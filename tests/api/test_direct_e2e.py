@@ -68,7 +68,7 @@ def test_direct_endpoint_json_base64_answer_as_json(
         "api_token": TOKEN,
         "api_url": f"{api_url}/endpoint",
         "flat_parameters": True,
-        "parameters": {"width": 512, "height": 512, "inference_steps": 25},
+        "parameters": {"width": 512, "height": 512, "lora_scale": 0.8},
     }
     response = post_files(service, description, "a lake", headers={"Accept": "application/json"})
     assert response.status_code == 200
@@ -81,7 +81,7 @@ def test_direct_endpoint_json_base64_answer_as_json(
     assert answer["parameters"] == {
         "width": 512,
         "height": 512,
-        "inference_steps": 25,
+        "lora_scale": 0.8,
         "seed": seed,
     }
     assert answer["source_format"] == "png"

@@ -272,10 +272,14 @@ async def test_generate_private_address_refused_before_calling(
     route = hf_api.post(MODEL_PATH)
     client = make_client(http, settings, sleep, resolver=private_resolver)
 
-    with pytest.raises(ForbiddenTargetError, match=r"non-public address \(10\.0\.0\.5\)"):
+    with pytest.raises(ForbiddenTargetError, match=r"non-public address \(10\.0\.0\.5\)") as caught:
         await client.generate(describe(), "A cat", NO_OPERATOR_TOKEN)
 
     assert route.call_count == 0
+    # Only `model` was given: the refusal names the URL built for it, not api_url.
+    assert caught.value.message.startswith(
+        f"the URL for model {MODEL} (built from HF_MODEL_BASE_URL): router.huggingface.co "
+    )
 
 
 @pytest.mark.anyio

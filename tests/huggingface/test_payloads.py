@@ -135,7 +135,7 @@ def test_build_request_body_flat_parameters() -> None:
             "negative_prompt": "blurry",
             "width": 512,
             "height": 512,
-            "inference_steps": 25,
+            "lora_scale": 0.8,
         },
     )
 
@@ -143,7 +143,7 @@ def test_build_request_body_flat_parameters() -> None:
         "negative_prompt": "blurry",
         "width": 512,
         "height": 512,
-        "inference_steps": 25,
+        "lora_scale": 0.8,
         "inputs": "A hummingbird",
     }
 

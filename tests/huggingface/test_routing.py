@@ -13,6 +13,7 @@ from hf_text_to_image.huggingface.routing import (
     route_for_hf_inference,
     route_for_url,
     router_route,
+    target_field,
 )
 from hf_text_to_image.inputs import JsonDescription
 
@@ -204,3 +205,25 @@ def test_rewrite_legacy_url(url: str, expected: str | None) -> None:
 )
 def test_model_label(url: str, expected: str) -> None:
     assert model_label(httpx.URL(url)) == expected
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields", "expected"),
+    [
+        ("hf-inference", {"api_url": ROUTER_URL}, "api_url"),
+        (
+            "hf-inference",
+            {"model": MODEL},
+            f"the URL for model {MODEL} (built from HF_MODEL_BASE_URL)",
+        ),
+        ("fal-ai", {"model": MODEL}, f"the URL for model {MODEL} (built from HF_ROUTER_URL)"),
+    ],
+)
+def test_target_field_names_what_the_caller_gave(
+    provider: str, fields: dict[str, str], expected: str
+) -> None:
+    route = Route(provider, httpx.URL(ROUTER_URL), MODEL, MODEL)
+
+    assert target_field(route, JsonDescription.model_validate({"api_token": TOKEN, **fields})) == (
+        expected
+    )

@@ -26,7 +26,7 @@ from .failures import estimated_load_time, upstream_error
 from .hub import ProviderMappings, choose_provider
 from .payloads import InferenceRequest, build_request
 from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob
-from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url
+from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url, target_field
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class HuggingFaceClient:
         deadline = self._clock() + self._settings.hf_retry_deadline
         route = await self.route(description, token)
         request = build_request(route, description, prompt, token)
-        await self._guard.check(request.target.url, field="api_url")
+        await self._guard.check(request.target.url, field=target_field(route, description))
         started = self._clock()
         answer, attempts = await self._send_with_retries(request, deadline)
         adapter = ADAPTERS[route.provider]

@@ -56,6 +56,20 @@ def sniff_image_format(data: bytes) -> str | None:
     return None
 
 
+# The smallest PNG (67 bytes) takes 92 characters of base64.
+SHORTEST_BASE64_IMAGE = 92
+
+
+def shorten_answer(text: str, limit: int = 200) -> str:
+    """What the API answered, on one line, cut at `limit`, token-shaped strings masked."""
+    cleaned = " ".join(redact(text).split())
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
+
+
+def quote_answer(text: str, limit: int = 200) -> str:
+    return json.dumps(shorten_answer(text, limit), ensure_ascii=False)
+
+
 def _decode_base64_image(text: str) -> bytes:
     text = text.strip()
     if text.startswith("data:"):
@@ -70,10 +84,17 @@ def _decode_base64_image(text: str) -> bytes:
         )
     except (binascii.Error, ValueError) as error:
         raise UpstreamFormatError(
-            "The API answered text that is neither an image nor base64."
+            f"The API answered text instead of an image: {quote_answer(text)}."
         ) from error
     if sniff_image_format(data) is None:
-        raise UpstreamFormatError("The API answered base64 data that is not an image.")
+        # No image fits in fewer characters: a short answer is words that happen to be base64.
+        if len(compact) < SHORTEST_BASE64_IMAGE:
+            raise UpstreamFormatError(
+                f"The API answered text instead of an image: {quote_answer(text)}."
+            )
+        raise UpstreamFormatError(
+            f"The API answered base64 data that is not an image (it starts {quote_answer(text, 40)})."
+        )
     return data
 
 
@@ -90,7 +111,8 @@ def _image_from_json(document: Any) -> bytes:
         for key in _IMAGE_KEYS:
             if document.get(key):
                 return _image_from_json(document[key])
-    raise UpstreamFormatError("The API answered JSON that holds no image.")
+    shown = shorten_answer(json.dumps(document, ensure_ascii=False), 120)
+    raise UpstreamFormatError(f"The API answered JSON that holds no image: {shown}.")
 
 
 def extract_image(body: bytes) -> bytes:

@@ -22,6 +22,14 @@ class Route:
     rewritten_from: str | None = None
 
 
+def target_field(route: Route, description: JsonDescription) -> str:
+    """How refusals name the request's URL: `api_url`, or where a bare `model` was sent."""
+    if description.api_url:
+        return "api_url"
+    setting = "HF_MODEL_BASE_URL" if route.provider == "hf-inference" else "HF_ROUTER_URL"
+    return f"the URL for model {route.model} (built from {setting})"
+
+
 def rewrite_legacy_url(url: str) -> str | None:
     """The router URL that replaces a retired `api-inference` URL, or None for any other URL."""
     if url.startswith(LEGACY_PREFIX):
