@@ -221,16 +221,23 @@ def runtime_requirements() -> dict[str, str]:
     return {normalise(r.name): str(r.specifier) for r in requirements}
 
 
-def test_requirements_txt_lists_the_runtime_dependencies_of_pyproject() -> None:
-    listed = {
-        normalise(r.name): str(r.specifier)
-        for r in map(Requirement, requirement_lines(REPOSITORY / "requirements.txt"))
-    }
-    declared = runtime_requirements()
-    assert set(listed) == set(declared), "requirements.txt and pyproject.toml disagree:" + (
-        difference("requirements.txt", set(listed), "[project].dependencies", set(declared))
+def test_requirements_txt_pins_exactly_the_runtime_set_that_was_tested() -> None:
+    """requirements.txt: the runtime closure, each at requirements-all.txt's version."""
+    listed = {}
+    for line in requirement_lines(REPOSITORY / "requirements.txt"):
+        assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+", line), (
+            f"requirements.txt: {line!r} is not an exact `name==version` pin"
+        )
+        name, version = line.split("==")
+        listed[normalise(name)] = version
+    closure = runtime_closure()
+    assert set(listed) == closure, "requirements.txt is not the runtime set:" + (
+        difference("requirements.txt", set(listed), "the runtime closure", set(closure))
     )
-    assert listed == declared, "the same names, but other version ranges"
+    differing = {name: (version, pins()[name]) for name, version in listed.items()}
+    differing = {name: pair for name, pair in differing.items() if pair[0] != pair[1]}
+    assert not differing, f"requirements.txt and requirements-all.txt pin differently: {differing}"
+    assert set(runtime_requirements()) <= set(listed)
 
 
 @cache
