@@ -154,6 +154,7 @@ def test_extract_image_json_with_leading_whitespace(png_bytes: bytes) -> None:
         (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "an HTML page"),
         (b"\n<html>", "an HTML page"),
         (b"\xff\xfe\x00garbage", "data that is not an image"),
+        (b'{"image": "\xff\xfe"}', "data that is not an image"),
         (b'{"image": "iVBOR', "malformed JSON"),
         (b"[" * 100_000, "malformed JSON"),
         (b'{"generated_text": "a cat"}', 'JSON that holds no image: {"generated_text": "a cat"}.'),
@@ -384,3 +385,12 @@ def test_decode_damaged_images_only_service_errors(image_format: str, data: st.D
     except ServiceError:
         return
     assert png.data.startswith(PNG_SIGNATURE)
+
+
+def test_a_large_base64_answer_decodes_in_every_shape(png_bytes: bytes) -> None:
+    """Strict base64, wrapped at 76 columns, unpadded, URL-safe: all give the same image."""
+    image = png_bytes + b"\x00" * 3_000_000  # a few MB, as a 1024x1024 PNG would be
+    encoded = base64.b64encode(image).decode()
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    for text in (encoded, wrapped, encoded.rstrip("="), base64.urlsafe_b64encode(image).decode()):
+        assert extract_image(json.dumps({"data": [{"b64_json": text}]}).encode()) == image

@@ -1,6 +1,5 @@
 """Pure functions from an upstream answer's bytes to a checked PNG, or a typed error."""
 
-import base64
 import binascii
 import io
 import json
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pybase64
 from isal import isal_zlib
 from PIL import Image, UnidentifiedImageError
 
@@ -24,6 +24,7 @@ _COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
 _UP_FILTER, _NO_FILTER = 2, 0
 # Rows filtered and deflated at a time: bounds the encoder's extra memory to a few MB.
 _BAND_ROWS = 256
+_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
 # Keys under which JSON answers carry an image, in the order they are tried.
 _IMAGE_KEYS = ("image", "images", "data", "b64_json", "output", "generated_image")
 
@@ -70,25 +71,25 @@ def quote_answer(text: str, limit: int = 200) -> str:
     return json.dumps(shorten_answer(text, limit), ensure_ascii=False)
 
 
-def _decode_base64_image(text: str) -> bytes:
+def image_from_base64(text: str) -> bytes:
+    """The image in base64 text (a data URL too), or UpstreamFormatError.
+
+    The common case, one unbroken run of standard base64, takes one strict decode
+    (pybase64's SIMD decoder, ~0.2 ms for 4 MB, where binascii takes ~5 ms holding the
+    GIL); line breaks, missing padding and the URL-safe alphabet take a second pass.
+    """
     text = text.strip()
     if text.startswith("data:"):
         header, _, text = text.partition(",")
         if ";base64" not in header:
             raise UpstreamFormatError("The API answered a data URL that is not base64.")
-    compact = "".join(text.split())
-    padded = compact + "=" * (-len(compact) % 4)
     try:
-        data = base64.b64decode(
-            padded, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True
-        )
-    except (binascii.Error, ValueError) as error:
-        raise UpstreamFormatError(
-            f"The API answered text instead of an image: {quote_answer(text)}."
-        ) from error
+        data = pybase64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        data = _decode_loose_base64(text)
     if sniff_image_format(data) is None:
         # No image fits in fewer characters: a short answer is words that happen to be base64.
-        if len(compact) < SHORTEST_BASE64_IMAGE:
+        if len("".join(text.split())) < SHORTEST_BASE64_IMAGE:
             raise UpstreamFormatError(
                 f"The API answered text instead of an image: {quote_answer(text)}."
             )
@@ -98,11 +99,23 @@ def _decode_base64_image(text: str) -> bytes:
     return data
 
 
-def _image_from_json(document: Any) -> bytes:
+def _decode_loose_base64(text: str) -> bytes:
+    compact = "".join(text.split()).translate(_URL_SAFE_TO_STANDARD)
+    padded = compact + "=" * (-len(compact) % 4)
+    try:
+        return pybase64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise UpstreamFormatError(
+            f"The API answered text instead of an image: {quote_answer(text)}."
+        ) from error
+
+
+def image_from_document(document: Any) -> bytes:
+    """The image in a parsed JSON answer: a base64 string under a known key, in a list..."""
     if isinstance(document, str):
-        return _decode_base64_image(document)
+        return image_from_base64(document)
     if isinstance(document, list) and document:
-        return _image_from_json(document[0])
+        return image_from_document(document[0])
     if isinstance(document, dict):
         if document.get("error"):
             detail = document["error"]
@@ -110,13 +123,16 @@ def _image_from_json(document: Any) -> bytes:
             raise UpstreamError(f"The API answered 200 with an error: {redact(detail)[:300]}")
         for key in _IMAGE_KEYS:
             if document.get(key):
-                return _image_from_json(document[key])
+                return image_from_document(document[key])
     shown = shorten_answer(json.dumps(document, ensure_ascii=False), 120)
     raise UpstreamFormatError(f"The API answered JSON that holds no image: {shown}.")
 
 
 def extract_image(body: bytes) -> bytes:
-    """The image bytes in an answer: raw bytes, JSON with base64, or base64 text."""
+    """The image bytes in an answer: raw bytes, JSON with base64, or base64 text.
+
+    JSON is parsed from the bytes as they came (no decoded copy of a 4 MB answer first).
+    """
     if sniff_image_format(body):
         return body
     stripped = body.lstrip()
@@ -124,19 +140,22 @@ def extract_image(body: bytes) -> bytes:
         raise UpstreamFormatError("The API answered with an empty body instead of an image.")
     if stripped[:1] == b"<":
         raise UpstreamFormatError("The API answered with an HTML page instead of an image.")
-    try:
-        text = stripped.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UpstreamFormatError("The API answered with data that is not an image.") from error
+    not_an_image = "The API answered with data that is not an image."
     if stripped[:1] in (b"{", b"[", b'"'):
         try:
-            document = json.loads(text)
+            document = json.loads(stripped)
+        except UnicodeDecodeError as error:
+            raise UpstreamFormatError(not_an_image) from error
         except (json.JSONDecodeError, RecursionError) as error:
             raise UpstreamFormatError(
                 "The API answered malformed JSON instead of an image."
             ) from error
-        return _image_from_json(document)
-    return _decode_base64_image(text)
+        return image_from_document(document)
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UpstreamFormatError(not_an_image) from error
+    return image_from_base64(text)
 
 
 def _png_size_if_complete(data: bytes) -> tuple[int, int]:
