@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -29,6 +30,11 @@ from .providers import ADAPTERS, Adapter, ImageData, ImageLink, Outcome, PollJob
 from .routing import Route, route_for_entry, route_for_hf_inference, route_for_url, target_field
 
 logger = logging.getLogger(__name__)
+
+# Answers up to this size are read on the event loop (well under a millisecond of CPU);
+# larger ones (JSON parsing, base64, a PNG's CRCs over megabytes) in a worker thread.
+INLINE_DECODE_BYTES = 256 * 1024
+Decoded = TypeVar("Decoded")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 ERROR_BODY_LIMIT = 64 * 1024
@@ -177,13 +183,15 @@ class HuggingFaceClient:
         started = self._clock()
         answer, attempts = await self._send_with_retries(request, deadline)
         adapter = ADAPTERS[route.provider]
-        outcome = adapter.read(answer.body, self._settings.router_url_string)
+        outcome = await self._decode(
+            len(answer.body) > INLINE_DECODE_BYTES,
+            partial(adapter.read, answer.body, self._settings.router_url_string),
+        )
         image = await self._follow(outcome, adapter, token, deadline, route.model)
         upstream_seconds = self._clock() - started
-        if sniff_image_format(image) == "png":
-            png = to_png(image)  # a chunk walk with CRCs: cheap enough for the event loop
-        else:
-            png = await anyio.to_thread.run_sync(to_png, image, limiter=self._conversions)
+        # A PNG is only walked (chunks and CRCs); anything else is decoded and encoded again.
+        converts = sniff_image_format(image) != "png" or len(image) > INLINE_DECODE_BYTES
+        png = await self._decode(converts, partial(to_png, image))
         return GeneratedImage(
             png=png,
             model=route.model,
@@ -193,6 +201,12 @@ class HuggingFaceClient:
             upstream_seconds=upstream_seconds,
             request_id=answer.request_id,
         )
+
+    async def _decode(self, off_the_loop: bool, work: Callable[[], Decoded]) -> Decoded:
+        """Run `work` on the loop when it is small, else in a worker thread (a few at once)."""
+        if not off_the_loop:
+            return work()
+        return await anyio.to_thread.run_sync(work, limiter=self._conversions)
 
     async def _follow(
         self, outcome: Outcome, adapter: Adapter, token: str, deadline: float, model: str

@@ -16,7 +16,7 @@ import httpx
 
 from ...errors import UpstreamError, UpstreamFormatError
 from ...redaction import redact
-from ..decoding import extract_image
+from ..decoding import image_from_base64, image_from_document
 from ..failures import error_words
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def link_or_data(url: Any) -> Outcome:
     if not isinstance(url, str) or not url:
         raise UpstreamFormatError("The provider's answer has no image URL.")
     if url.startswith("data:"):
-        return ImageData(extract_image(json.dumps(url).encode()))
+        return ImageData(image_from_base64(url))
     return ImageLink(url)
 
 
@@ -181,7 +181,7 @@ def generations_reader(provider: str) -> Callable[[bytes, str], Outcome]:
         document = mapping(parse_json_answer(body, provider), "data")
         entry = mapping(first(document.get("data"), "image"), "image")
         if entry.get("b64_json"):
-            return ImageData(extract_image(json.dumps(entry["b64_json"]).encode()))
+            return ImageData(image_from_document(entry["b64_json"]))
         return link_or_data(entry.get("url"))
 
     return read
