@@ -23,6 +23,8 @@ class ServiceError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # The Inference Provider the request had been routed to, once it was.
+        self.provider: str | None = None
 
 
 class InvalidInputError(ServiceError):

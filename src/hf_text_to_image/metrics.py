@@ -4,10 +4,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 PHASES = ("fetch", "generate", "store", "report")
 _TASK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
+_CONVERSION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
 class Metrics:
@@ -37,16 +45,32 @@ class Metrics:
         )
         self.upstream_requests = Counter(
             "upstream_requests",
-            "Calls to the inference API, by HTTP status (or 'error').",
-            ["status_code"],
+            "Calls to the inference API, by provider and HTTP status (or 'error').",
+            ["provider", "status_code"],
             registry=self.registry,
         )
         self.upstream_seconds = Histogram(
             "upstream_request_seconds",
-            "Latency of one call to the inference API.",
+            "Latency of one call to the inference API (polls and downloads included).",
+            ["provider"],
             buckets=_TASK_BUCKETS,
             registry=self.registry,
         )
+        self.direct_requests = Counter(
+            "direct_requests",
+            "Direct calls (/process, OpenAI-style), by endpoint, provider and HTTP status.",
+            ["endpoint", "provider", "status"],
+            registry=self.registry,
+        )
+        self.conversion_seconds = Histogram(
+            "image_conversion_seconds",
+            "CPU time of turning an answer into the PNG returned, by the format answered.",
+            ["source_format"],
+            buckets=_CONVERSION_BUCKETS,
+            registry=self.registry,
+        )
+        # CPU, memory, open files and start time of this process, on the service's registry.
+        ProcessCollector(registry=self.registry)
         self.queue_depth = Gauge(
             "tasks_queued", "Tasks accepted and waiting for a worker.", registry=self.registry
         )
@@ -67,9 +91,23 @@ class Metrics:
         finally:
             self.task_phase_seconds.labels(name).observe(time.perf_counter() - started)
 
-    def upstream_call(self, status_code: int | None, seconds: float) -> None:
-        self.upstream_requests.labels(str(status_code) if status_code else "error").inc()
-        self.upstream_seconds.observe(seconds)
+    def upstream_call(self, provider: str, status_code: int | None, seconds: float) -> None:
+        status = str(status_code) if status_code else "error"
+        self.upstream_requests.labels(provider, status).inc()
+        self.upstream_seconds.labels(provider).observe(seconds)
+
+    @contextmanager
+    def conversion(self, source_format: str) -> Iterator[None]:
+        """Time one conversion to PNG; it runs in a thread, so its wall time is its CPU time."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.conversion_seconds.labels(source_format).observe(time.perf_counter() - started)
+
+    def direct_call(self, endpoint: str, provider: str | None, status: int) -> None:
+        """One answer of a direct endpoint; `provider` is None when none was chosen yet."""
+        self.direct_requests.labels(endpoint, provider or "none", str(status)).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -561,3 +561,36 @@ async def test_openapi_describes_process(service: httpx.AsyncClient) -> None:
 )
 def test_prefers_json(accept: str | None, expected: bool) -> None:
     assert prefers_json(accept) is expected
+
+
+# Metrics
+
+
+@pytest.mark.anyio
+async def test_process_calls_counted_by_endpoint_provider_and_status(
+    service: httpx.AsyncClient, hf_api: respx.MockRouter
+) -> None:
+    hf_api.post(MODEL_PATH).mock(
+        side_effect=[
+            httpx.Response(200, content=make_image("JPEG")),
+            httpx.Response(401, json={"error": "Invalid credentials in Authorization header"}),
+        ]
+    )
+
+    assert (await service.post("/process", files=files())).status_code == 200
+    assert (await service.post("/process", files=files())).status_code == 502
+    assert (await service.post("/process", files=files(b"{"))).status_code == 400
+    assert (await service.post("/process", json={})).status_code == 422
+    text = (await service.get("/metrics")).text
+
+    for line in (
+        'direct_requests_total{endpoint="/process",provider="hf-inference",status="200"} 1.0',
+        'direct_requests_total{endpoint="/process",provider="hf-inference",status="502"} 1.0',
+        'direct_requests_total{endpoint="/process",provider="none",status="400"} 1.0',
+        'direct_requests_total{endpoint="/process",provider="none",status="422"} 1.0',
+        'upstream_requests_total{provider="hf-inference",status_code="401"} 1.0',
+        'upstream_request_seconds_count{provider="hf-inference"} 2.0',
+        'image_conversion_seconds_count{source_format="jpeg"} 1.0',
+    ):
+        assert line in text, line
+    assert "process_resident_memory_bytes" in text

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Header, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInputError, MalformedRequestError
@@ -18,6 +17,7 @@ from ..inputs import description_too_large, prompt_too_long
 from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, parse_files
 from .access import DirectGrantDep
 from .answers import error_answers
+from .counting import CountedRoute
 from .deps import RuntimeDep
 
 
@@ -152,7 +152,7 @@ def describe_form_problem(errors: Sequence[Any], content_type: str) -> str:
     return " ".join(sentences) or f"The form is not the one this endpoint takes: {CURL_FORM}."
 
 
-class FormRoute(APIRoute):
+class FormRoute(CountedRoute):
     """The direct endpoint's form mistakes as one sentence, like its other 4xx answers."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -17,7 +17,13 @@ import httpx
 from ..access import TokenGrant
 from ..bodies import read_at_most
 from ..config import Settings
-from ..errors import ForbiddenTargetError, UpstreamError, UpstreamFormatError, UpstreamTimeoutError
+from ..errors import (
+    ForbiddenTargetError,
+    ServiceError,
+    UpstreamError,
+    UpstreamFormatError,
+    UpstreamTimeoutError,
+)
 from ..inputs import JsonDescription
 from ..metrics import Metrics
 from ..outbound import OutboundGuard, OutboundPolicy
@@ -178,6 +184,15 @@ class HuggingFaceClient:
         token = grant.token_for(description.api_token)
         deadline = self._clock() + self._settings.hf_retry_deadline
         route = await self.route(description, token)
+        try:
+            return await self._generate_on(route, description, prompt, token, deadline)
+        except ServiceError as error:
+            error.provider = error.provider or route.provider  # for the metrics of the caller
+            raise
+
+    async def _generate_on(
+        self, route: Route, description: JsonDescription, prompt: str, token: str, deadline: float
+    ) -> GeneratedImage:
         request = build_request(route, description, prompt, token)
         await self._guard.check(request.target.url, field=target_field(route, description))
         started = self._clock()
@@ -189,9 +204,10 @@ class HuggingFaceClient:
         )
         image = await self._follow(outcome, adapter, token, deadline, route.model)
         upstream_seconds = self._clock() - started
+        source_format = sniff_image_format(image) or "unknown"
         # A PNG is only walked (chunks and CRCs); anything else is decoded and encoded again.
-        converts = sniff_image_format(image) != "png" or len(image) > INLINE_DECODE_BYTES
-        png = await self._decode(converts, partial(to_png, image))
+        converts = source_format != "png" or len(image) > INLINE_DECODE_BYTES
+        png = await self._decode(converts, partial(self._timed_to_png, image, source_format))
         return GeneratedImage(
             png=png,
             model=route.model,
@@ -201,6 +217,11 @@ class HuggingFaceClient:
             upstream_seconds=upstream_seconds,
             request_id=answer.request_id,
         )
+
+    def _timed_to_png(self, image: bytes, source_format: str) -> PngImage:
+        """`to_png`, timed in `image_conversion_seconds` (wherever it runs, loop or thread)."""
+        with self._metrics.conversion(source_format):
+            return to_png(image)
 
     async def _decode(self, off_the_loop: bool, work: Callable[[], Decoded]) -> Decoded:
         """Run `work` on the loop when it is small, else in a worker thread (a few at once)."""
@@ -215,7 +236,7 @@ class HuggingFaceClient:
         while isinstance(outcome, PollJob):
             outcome = await self._poll(outcome, adapter, token, deadline, model)
         if isinstance(outcome, ImageLink):
-            return await self._download(outcome.url, deadline)
+            return await self._download(outcome.url, deadline, adapter.name)
         assert isinstance(outcome, ImageData)
         return outcome.data
 
@@ -234,7 +255,7 @@ class HuggingFaceClient:
                 )
             await self._sleep(interval)
             try:
-                answer = await self._get(job.url, headers, deadline)
+                answer = await self._get(job.url, headers, deadline, adapter.name)
             except httpx.TransportError as error:
                 logger.warning(
                     "polling %s failed (%s); polling again", adapter.name, type(error).__name__
@@ -248,7 +269,7 @@ class HuggingFaceClient:
             if outcome is not None:
                 return outcome
 
-    async def _download(self, url: str, deadline: float) -> bytes:
+    async def _download(self, url: str, deadline: float, provider: str) -> bytes:
         """The image a provider left at a URL: fetched without the token, from allowed hosts only."""
         try:
             parsed = httpx.URL(url)
@@ -259,7 +280,7 @@ class HuggingFaceClient:
                 f"The provider's image cannot be downloaded: {detail} (PROVIDER_CDN_HOSTS)."
             ) from error
         try:
-            answer = await self._get(parsed, {"Accept": "image/*"}, deadline)
+            answer = await self._get(parsed, {"Accept": "image/*"}, deadline, provider)
         except httpx.TransportError as error:
             raise UpstreamError(
                 f"Downloading the image from {parsed.host} failed ({type(error).__name__})."
@@ -272,12 +293,12 @@ class HuggingFaceClient:
         return answer.body
 
     async def _get(
-        self, url: httpx.URL, headers: dict[str, str], deadline: float
+        self, url: httpx.URL, headers: dict[str, str], deadline: float, provider: str
     ) -> UpstreamAnswer:
         remaining = deadline - self._clock()
         try:
             with anyio.fail_after(max(remaining, 0.001)):
-                return await self._exchange("GET", url, headers=headers)
+                return await self._exchange("GET", url, provider, headers=headers)
         except TimeoutError as error:
             raise UpstreamTimeoutError(
                 f"The provider did not deliver the image within "
@@ -356,11 +377,21 @@ class HuggingFaceClient:
         if wait_for_model:
             headers = {**headers, "x-wait-for-model": "true"}
         return await self._exchange(
-            "POST", request.target.url, headers=headers, content=request.body
+            "POST",
+            request.target.url,
+            request.target.provider,
+            headers=headers,
+            content=request.body,
         )
 
     async def _exchange(
-        self, method: str, url: httpx.URL, *, headers: dict[str, str], content: bytes | None = None
+        self,
+        method: str,
+        url: httpx.URL,
+        provider: str,
+        *,
+        headers: dict[str, str],
+        content: bytes | None = None,
     ) -> UpstreamAnswer:
         """One request and its size-capped answer, counted in the metrics."""
         started = time.perf_counter()
@@ -373,7 +404,7 @@ class HuggingFaceClient:
                 body = await self._read_capped(response)
                 return UpstreamAnswer(response.status_code, response.headers, body)
         finally:
-            self._metrics.upstream_call(status_code, time.perf_counter() - started)
+            self._metrics.upstream_call(provider, status_code, time.perf_counter() - started)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """The body, refused once it grows past the cap (error bodies are merely cut short)."""
