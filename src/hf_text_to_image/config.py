@@ -12,6 +12,9 @@ from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 # The repository's `.env`, found whether the service starts from the root or from `src/`.
 _REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 
+# The released engine's object store beside it: MinIO as its Docker Compose setup and as its
+# Kubernetes manifests name it. Names without a dot resolve only inside that setup.
+DEFAULT_S3_ORIGINS = ["http://minio:9000", "http://minio-service:9000"]
 DEFAULT_ALLOWED_HOSTS = [
     "huggingface.co",
     "*.huggingface.co",
@@ -92,8 +95,10 @@ class Settings(BaseSettings):
     callback_retry_budget: float = Field(default=120.0, ge=0)
     engine_request_timeout: float = Field(default=15.0, gt=0)
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
-    # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = any.
+    # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = those
+    # of engine_urls. s3_host may also use trusted_s3_origins (the released engine's MinIO).
     trusted_engine_origins: list[str] = Field(default_factory=list)
+    trusted_s3_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_S3_ORIGINS))
 
     # Observability.
     # A 1 ms ticker that measures how long the event loop is held (/metrics); off: it costs CPU.

@@ -14,6 +14,7 @@ from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
 from .engine.reporting import Reporter
+from .engine.trust import EngineTrust
 from .huggingface.client import HuggingFaceClient
 from .loop_lag import LoopLagProbe
 from .metrics import Metrics
@@ -40,6 +41,7 @@ class Runtime:
     workers: WorkerPool
     registrations: Registrations
     metrics: Metrics
+    trust: EngineTrust
 
 
 def build_http_client(
@@ -105,6 +107,7 @@ def build_lifespan(
                 workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks),
                 registrations=Registrations(http, describe_service(settings), settings),
                 metrics=metrics,
+                trust=EngineTrust.from_settings(settings),
             )
             metrics.watch(
                 queued=lambda: board.queued_count, in_flight=lambda: runtime.workers.running

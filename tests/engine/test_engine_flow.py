@@ -112,7 +112,7 @@ def test_s3_task_finishes_with_png_in_bucket(start_service: Start, engine: Engin
         keys = [f"{uuid.uuid4()}.json", f"{uuid.uuid4()}.txt"]
         s3.put_object(Bucket=bucket, Key=keys[0], Body=description())
         s3.put_object(Bucket=bucket, Key=keys[1], Body=PROMPT.encode())
-        service = start_service()
+        service = start_service(trusted_s3_origins=[s3_host])
         task_id = str(uuid.uuid4())
         body = {
             "s3_access_key_id": "minio",

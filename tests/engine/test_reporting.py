@@ -2,8 +2,10 @@ import httpx
 import pytest
 import respx
 
+from hf_text_to_image.config import Settings
 from hf_text_to_image.engine.models import TaskStatus, TaskUpdate
 from hf_text_to_image.engine.reporting import Reporter, report_backoff
+from hf_text_to_image.runtime import build_http_client
 
 CALLBACK = "http://engine.test/tasks/1"
 UPDATE = TaskUpdate(status=TaskStatus.ERROR, error_message="bad token")
@@ -76,3 +78,18 @@ async def test_report_gives_up_when_the_budget_is_spent(caplog: pytest.LogCaptur
     assert time.now <= 10
     assert route.call_count == len(time.sleeps) + 1
     assert "was not delivered" in caplog.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "callback_url", ["http://[::1", "not a url", "ftp://engine.test/tasks/1", "http:///tasks/1"]
+)
+async def test_report_to_an_unusable_url_gives_up_at_once_without_raising(
+    callback_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    time = FakeTime()
+    async with build_http_client(Settings(_env_file=None)) as http:
+        delivered = await make_reporter(http, time).report("1", callback_url, UPDATE)
+    assert not delivered
+    assert time.sleeps == []
+    assert "after 1 attempt(s)" in caplog.text

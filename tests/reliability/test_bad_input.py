@@ -1,6 +1,7 @@
 """Bad input, each a clear error and no crash; and nothing reaches where it should not."""
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from standins.asgi import serve
 from standins.engine import EngineStandIn
 from standins.fixtures import Start, service_task, wait_for_report
+from standins.servers import ConnectionWitness
 
 from hf_text_to_image.config import Settings
 from hf_text_to_image.main import create_app
@@ -193,16 +195,83 @@ def test_too_many_inputs_report_error(start_service: Start, engine: EngineStandI
     assert "3 input file(s)" in report["error_message"]
 
 
-def test_trusted_engine_origins_refuse_foreign_urls_before_any_call(
+S3_FORM = {
+    "s3_access_key_id": "minio",
+    "s3_secret_access_key": "VerySecretS3Key",
+    "s3_region": "eu-central-2",
+    "s3_bucket": "engine",
+}
+
+
+def test_by_default_only_the_engines_served_hand_out_tasks(
     start_service: Start, engine: EngineStandIn
 ) -> None:
-    service = start_service(trusted_engine_origins=[engine.public_url])
-    foreign = service_task(engine)
-    foreign["callback_url"] = "http://10.0.0.1/tasks/1"
-    answer = httpx.post(f"{service.url}/compute", json=foreign)
-    assert answer.status_code == 403
-    assert "callback_url" in answer.json()["detail"]
-    trusted = service_task(engine)
-    assert httpx.post(f"{service.url}/compute", json=trusted).status_code == 200
-    assert wait_for_report(engine, trusted["task"]["id"])["status"] == "finished"
-    assert engine.reports_for(foreign["task"]["id"]) == []
+    """No trust list: callback, storage and S3 URLs off ENGINE_URLS are 403, nothing contacted."""
+    service = start_service()  # ENGINE_URLS is the engine stand-in; no TRUSTED_* setting
+    with ConnectionWitness() as elsewhere:
+        foreign_callback = service_task(engine)
+        foreign_callback["callback_url"] = f"{elsewhere.url}/tasks/{uuid.uuid4()}"
+        foreign_storage = service_task(engine)
+        foreign_storage["storage_url"] = f"{elsewhere.url}/storage"
+        foreign_s3 = service_task(engine)
+        del foreign_s3["storage_url"]
+        foreign_s3.update(S3_FORM, s3_host=elsewhere.url)
+        answers = {
+            field: httpx.post(f"{service.url}/compute", json=task)
+            for field, task in [
+                ("callback_url", foreign_callback),
+                ("storage_url", foreign_storage),
+                ("s3_host", foreign_s3),
+            ]
+        }
+        trusted = service_task(engine)
+        assert httpx.post(f"{service.url}/compute", json=trusted).status_code == 200
+        assert wait_for_report(engine, trusted["task"]["id"])["status"] == "finished"
+        assert elsewhere.connections() == 0
+    for field, answer in answers.items():
+        assert answer.status_code == 403, field
+        assert field in answer.json()["detail"]
+        assert "VerySecretS3Key" not in answer.text
+    for task in (foreign_callback, foreign_storage, foreign_s3):
+        assert engine.reports_for(task["task"]["id"]) == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("callback_url", "http://[::1"),
+        ("callback_url", "not a URL VerySecretS3Key"),
+        ("callback_url", "javascript:VerySecretS3Key"),
+        ("callback_url", "http://minio:VerySecretS3Key@engine/tasks/1"),
+        ("callback_url", "http://engine/tasks/1\r\nX-VerySecretS3Key: 1"),
+        ("callback_url", "http://engine/" + "VerySecretS3Key" * 200),
+        ("storage_url", "file:///VerySecretS3Key"),
+        ("s3_host", "http://minio:9000/VerySecretS3Key"),
+        ("s3_host", "http://[::1"),
+    ],
+)
+async def test_malformed_task_url_is_422_naming_the_field_without_its_value(
+    make_settings: Callable[..., Settings], field: str, value: str
+) -> None:
+    task: dict[str, Any] = {
+        "task": {"id": "1", "data_in": ["a", "b"]},
+        "callback_url": "http://engine/tasks/1",
+        "storage_url": "http://engine/storage",
+    }
+    if field == "s3_host":
+        del task["storage_url"]
+        task.update(S3_FORM)
+    task[field] = value
+    recorder = Recorder()
+    app = create_app(make_settings(), transport=recorder.transport(), resolver=recorder.resolve)
+    async with serve(app) as client:
+        answer = await client.post("/compute", json=task)
+
+    assert answer.status_code == 422
+    [detail] = answer.json()["detail"]
+    assert detail["loc"] == ["body", field]
+    assert "VerySecretS3Key" not in answer.text
+    assert value not in answer.text
+    assert recorder.requests == []
+    assert recorder.lookups == []

@@ -38,10 +38,10 @@ def test_engine_down_during_announce_then_up(
 def test_callback_down_then_back_within_budget_is_delivered_once(
     start_service: Start, engine: EngineStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = start_service()
     late_engine = EngineStandIn()
     late_socket = bind_loopback()
     late_url = f"http://127.0.0.1:{late_socket.getsockname()[1]}"
+    service = start_service(trusted_engine_origins=[engine.public_url, late_url])
     task = service_task(engine)
     task["callback_url"] = f"{late_url}/tasks/{task['task']['id']}"
     httpx.post(f"{service.url}/compute", json=task)
@@ -55,11 +55,14 @@ def test_callback_down_then_back_within_budget_is_delivered_once(
 def test_callback_down_past_budget_is_logged_and_task_answers_error(
     start_service: Start, engine: EngineStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service = start_service(callback_retry_budget=0.3)
     task = service_task(engine)
     task_id = task["task"]["id"]
     with bind_loopback() as down:
-        task["callback_url"] = f"http://127.0.0.1:{down.getsockname()[1]}/tasks/{task_id}"
+        down_url = f"http://127.0.0.1:{down.getsockname()[1]}"
+        service = start_service(
+            callback_retry_budget=0.3, trusted_engine_origins=[engine.public_url, down_url]
+        )
+        task["callback_url"] = f"{down_url}/tasks/{task_id}"
         httpx.post(f"{service.url}/compute", json=task)
         wait_for(lambda: "report was not delivered" in caplog.text)
     status_url = f"{service.url}/tasks/{task_id}/status"

@@ -59,7 +59,7 @@ def strict_s3() -> Iterator[str]:
 def test_wrong_s3_credentials_report_error(
     start_service: Start, engine: EngineStandIn, strict_s3: str
 ) -> None:
-    service = start_service()
+    service = start_service(trusted_s3_origins=[strict_s3])
     task = s3_task(engine, strict_s3, "WrongSecretKey", ["a.json", "b.txt"])
     httpx.post(f"{service.url}/compute", json=task)
     report = wait_for_report(engine, task["task"]["id"])  # type: ignore[index]
@@ -69,9 +69,9 @@ def test_wrong_s3_credentials_report_error(
 
 
 def test_s3_endpoint_down_reports_error(start_service: Start, engine: EngineStandIn) -> None:
-    service = start_service(engine_request_timeout=2)
     with bind_loopback() as down:
         dead = f"http://127.0.0.1:{down.getsockname()[1]}"
+        service = start_service(engine_request_timeout=2, trusted_s3_origins=[dead])
         keys = [f"{uuid.uuid4()}.json", f"{uuid.uuid4()}.txt"]
         task = s3_task(engine, dead, "minio123", keys)
         httpx.post(f"{service.url}/compute", json=task)

@@ -29,6 +29,40 @@ def bind_loopback() -> socket.socket:
     return sock
 
 
+class ConnectionWitness:
+    """A socket listening on loopback that tells whether anything connected to it.
+
+    The kernel completes a TCP connection into the backlog without `accept`; a non-blocking
+    `accept` then finds it, so "nothing connected" is a fact, not a guess.
+    """
+
+    def __init__(self) -> None:
+        self._sock = bind_loopback()
+        self._sock.listen(16)
+        self._sock.setblocking(False)
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def connections(self) -> int:
+        count = 0
+        while True:
+            try:
+                accepted, _ = self._sock.accept()
+            except BlockingIOError:
+                return count
+            accepted.close()
+            count += 1
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> "ConnectionWitness":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 class QuickServer(uvicorn.Server):
     """uvicorn checks for a stop every 100 ms; tests start and stop hundreds of servers."""
 

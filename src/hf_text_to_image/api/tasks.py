@@ -1,10 +1,11 @@
 """The engine-facing endpoints: liveness, task intake and task status."""
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, Response
 
 from ..engine.models import ServiceTask, TaskStatusAnswer
-from ..engine.trust import untrusted_fields
 from ..errors import ServiceBusyError, UntrustedEngineError
 from .answers import (
     VALIDATION_ANSWER,
@@ -16,6 +17,20 @@ from .answers import (
 from .deps import RuntimeDep
 
 router = APIRouter(tags=["Engine"])
+
+
+async def trusted_task(service_task: ServiceTask, runtime: RuntimeDep) -> ServiceTask:
+    """The task, if every URL in it is on a trusted engine origin; 403 before any contact."""
+    if fields := runtime.trust.untrusted_fields(service_task):
+        runtime.metrics.tasks_rejected.labels("untrusted").inc()
+        raise UntrustedEngineError(
+            f"The task's {', '.join(fields)} is not on the origin of an engine this service "
+            "serves (ENGINE_URLS, TRUSTED_ENGINE_ORIGINS; TRUSTED_S3_ORIGINS for s3_host)."
+        )
+    return service_task
+
+
+TrustedTaskDep = Annotated[ServiceTask, Depends(trusted_task)]
 
 
 @router.get(
@@ -49,9 +64,9 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
         **error_answers(
             {
                 403: (
-                    "The task's URLs are not on TRUSTED_ENGINE_ORIGINS.",
-                    "The task's callback_url is not on a trusted engine origin "
-                    "(TRUSTED_ENGINE_ORIGINS).",
+                    "A URL of the task is not on a trusted engine origin.",
+                    "The task's callback_url is not on the origin of an engine this service "
+                    "serves (ENGINE_URLS, TRUSTED_ENGINE_ORIGINS; TRUSTED_S3_ORIGINS for s3_host).",
                 ),
                 503: (
                     "MAX_TASKS reached, or shutting down.",
@@ -62,15 +77,8 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
         **VALIDATION_ANSWER,
     },
 )
-async def compute(service_task: ServiceTask, runtime: RuntimeDep) -> dict[str, str]:
+async def compute(service_task: TrustedTaskDep, runtime: RuntimeDep) -> dict[str, str]:
     """Queue the task and answer at once; its result goes to `callback_url`."""
-    trusted_origins = runtime.settings.trusted_engine_origins
-    if trusted_origins and (fields := untrusted_fields(service_task, trusted_origins)):
-        runtime.metrics.tasks_rejected.labels("untrusted").inc()
-        raise UntrustedEngineError(
-            f"The task's {', '.join(fields)} is not on a trusted engine origin "
-            "(TRUSTED_ENGINE_ORIGINS)."
-        )
     try:
         accepted = runtime.board.submit(service_task)
     except ServiceBusyError:

@@ -1,8 +1,61 @@
 """The core engine's wire models, as the released engine sends and accepts them."""
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+# Long enough for any engine URL, short enough that a task cannot carry megabytes in one.
+MAX_URL_LENGTH = 2048
+
+
+def parse_http_url(value: str) -> httpx.URL:
+    """The URL as the HTTP client will read it: http(s), a host, no user info; else ValueError.
+
+    The messages name no part of the value: they reach the 422 answer.
+    """
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise ValueError("is not a valid URL") from error
+    if url.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not url.host:
+        raise ValueError("has no host")
+    if url.userinfo:
+        raise ValueError("may not carry a user name or password")
+    return url
+
+
+def origin_text(url: httpx.URL) -> str:
+    """`scheme://host:port` with the default port made explicit, IPv6 in brackets."""
+    host = url.host.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.scheme}://{host}:{port}"
+
+
+def _check_task_url(value: str) -> str:
+    parse_http_url(value)
+    return value
+
+
+def _canonical_origin(value: str) -> str:
+    url = parse_http_url(value)
+    if url.raw_path not in (b"", b"/") or url.fragment:
+        raise ValueError("must be an origin such as http://minio:9000, without a path")
+    # The object store client gets the origin as checked, not a string it might read otherwise.
+    return origin_text(url)
+
+
+# A URL the service will call (callback_url, storage_url), kept as the engine wrote it.
+TaskUrl = Annotated[
+    str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_check_task_url)
+]
+# The object store's endpoint (s3_host), kept as its canonical origin.
+OriginUrl = Annotated[str, Field(max_length=MAX_URL_LENGTH), AfterValidator(_canonical_origin)]
 
 
 class TaskStatus(StrEnum):
@@ -81,12 +134,12 @@ class ServiceTask(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     task: Task
-    callback_url: str = Field(min_length=1)
-    storage_url: str | None = None
+    callback_url: TaskUrl
+    storage_url: TaskUrl | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str | None = None
-    s3_host: str | None = None
+    s3_host: OriginUrl | None = None
     s3_bucket: str | None = None
 
     @model_validator(mode="after")

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 import httpx
 
-from .models import TaskUpdate
+from ..errors import ForbiddenTargetError
+from .models import TaskUpdate, parse_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,16 @@ class Reporter:
     ) -> tuple[bool, str] | None:
         """None when delivered, else (worth retrying, why not)."""
         try:
+            parse_http_url(callback_url)
+        except ValueError as error:
+            return False, f"the callback URL {error}"
+        try:
             response = await self._http.patch(callback_url, json=body, timeout=self._timeout)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            # The URL itself is wrong: no retry can fix it.
+            return False, f"the callback URL cannot be used ({type(error).__name__})"
+        except ForbiddenTargetError as error:
+            return False, error.message
         except httpx.HTTPError as error:
             return True, type(error).__name__
         if response.is_success:

@@ -1,24 +1,28 @@
-"""Which engines may hand this service tasks: their URLs must use a trusted origin."""
+"""Which engines may hand this service tasks: every URL of a task must be on a trusted origin.
+
+Out of the box the trusted origins are those of ENGINE_URLS (the engines the service serves),
+and for `s3_host` also TRUSTED_S3_ORIGINS (the released engine's object store, MinIO at
+`http://minio:9000` beside it). TRUSTED_ENGINE_ORIGINS replaces the engines' origins when set.
+"""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-import httpx
-
-from .models import ServiceTask
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from ..config import Settings
+from .models import ServiceTask, origin_text, parse_http_url
 
 
 def origin_of(url: str) -> str | None:
     """`scheme://host:port` with the default port made explicit, or None for a non-URL."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
+        return origin_text(parse_http_url(url))
+    except ValueError:
         return None
-    if parsed.scheme not in _DEFAULT_PORTS or not parsed.host:
-        return None
-    port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
-    return f"{parsed.scheme}://{parsed.host.lower()}:{port}"
+
+
+def origins(urls: Iterable[str]) -> frozenset[str]:
+    """The origins of `urls`, leaving out anything that is not an http(s) URL."""
+    return frozenset(origin for origin in map(origin_of, urls) if origin is not None)
 
 
 def task_urls(service_task: ServiceTask) -> dict[str, str]:
@@ -31,9 +35,28 @@ def task_urls(service_task: ServiceTask) -> dict[str, str]:
     return urls
 
 
-def untrusted_fields(service_task: ServiceTask, trusted_origins: Iterable[str]) -> list[str]:
-    """The fields of the task whose URL is not on a trusted origin."""
-    trusted = {origin_of(origin) for origin in trusted_origins} - {None}
-    return [
-        field for field, url in task_urls(service_task).items() if origin_of(url) not in trusted
-    ]
+@dataclass(frozen=True)
+class EngineTrust:
+    """The origins a task's callback and storage (`engine`) and its S3 endpoint (`s3`) may use."""
+
+    engine: frozenset[str]
+    s3: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "EngineTrust":
+        explicit = origins(settings.trusted_engine_origins)
+        engine = explicit or origins(settings.engine_url_strings)
+        return cls(engine=engine, s3=engine | origins(settings.trusted_s3_origins))
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The host names (or addresses) of every trusted origin, as the HTTP client sees them."""
+        return frozenset(parse_http_url(origin).host for origin in self.engine | self.s3)
+
+    def untrusted_fields(self, service_task: ServiceTask) -> list[str]:
+        """The fields of the task whose URL is not on a trusted origin."""
+        return [
+            field
+            for field, url in task_urls(service_task).items()
+            if origin_of(url) not in (self.s3 if field == "s3_host" else self.engine)
+        ]
