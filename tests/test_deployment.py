@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -23,11 +24,13 @@ import kubernetes_validate.utils as kubernetes_validate
 import pytest
 import yaml
 from dotenv import dotenv_values
+from fastapi.testclient import TestClient
 from packaging.requirements import Requirement
 from uvicorn.main import main as uvicorn_command_line
 
 from hf_text_to_image.config import Settings
 from hf_text_to_image.engine.registration import SLEEP_NOTICE_TIMEOUT
+from hf_text_to_image.main import create_app
 from hf_text_to_image.tasks.pipeline import SHUTDOWN_REPORT_BUDGET
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -577,8 +580,9 @@ def test_ingress_and_engine_reach_the_service_through_the_interceptor() -> None:
     """Requests that bypassed the interceptor would neither count nor wake a replica."""
     scaled = resource("HTTPScaledObject")["spec"]
     ((rule,),) = [resource("Ingress")["spec"]["rules"]]
-    (path,) = rule["http"]["paths"]
-    backend = path["backend"]["service"]
+    backends = {json.dumps(path["backend"]) for path in rule["http"]["paths"]}
+    (only_backend,) = backends
+    backend = json.loads(only_backend)["service"]
     alias = resource("Service", backend["name"])
     assert alias["spec"]["type"] == "ExternalName"
     assert "interceptor" in alias["spec"]["externalName"]
@@ -587,3 +591,71 @@ def test_ingress_and_engine_reach_the_service_through_the_interceptor() -> None:
     assert service_url_host, config_map()["SERVICE_URL"]
     assert {rule["host"], service_url_host[1]} <= set(scaled["hosts"])
     assert service_url_host[1] == alias["metadata"]["name"]
+
+
+# --- What the public ingress exposes ------------------------------------------------------
+
+PUBLIC_PATHS = {"/process", "/docs", "/openapi.json", "/status"}
+
+
+def public_paths() -> dict[str, str]:
+    ((rule,),) = [resource("Ingress")["spec"]["rules"]]
+    return {path["path"]: path["pathType"] for path in rule["http"]["paths"]}
+
+
+def exposed(request_path: str) -> bool:
+    """Whether the ingress routes `request_path`, matched as Kubernetes defines path types."""
+    for path, path_type in public_paths().items():
+        if path_type == "Exact" and request_path == path:
+            return True
+        if path_type == "Prefix" and (
+            request_path == path or request_path.startswith(path.rstrip("/") + "/")
+        ):
+            return True
+    return False
+
+
+def test_ingress_exposes_exactly_what_the_public_needs() -> None:
+    paths = public_paths()
+    assert set(paths) - PUBLIC_PATHS == {"/static-offline-docs"}, paths
+    assert set(paths) >= PUBLIC_PATHS
+    assert {paths[path] for path in PUBLIC_PATHS} == {"Exact"}
+
+
+def test_swagger_ui_loads_through_the_ingress(make_settings: Callable[..., Settings]) -> None:
+    """Every asset /docs asks for is on a path the ingress routes."""
+    with TestClient(create_app(make_settings())) as client:
+        page = client.get("/docs").text
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+        local = [asset for asset in assets if asset.startswith("/")]
+        assert local, page
+        for asset in local:
+            assert exposed(asset), asset
+            assert client.get(asset).status_code == 200, asset
+        assert "/openapi.json" in page
+    assert exposed("/openapi.json")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/compute",
+        "/tasks/1/status",
+        "/metrics",
+        "/",
+        "/process/",
+        "/process/../compute",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/statusx",
+    ],
+)
+def test_ingress_keeps_engine_paths_inside_the_cluster(path: str) -> None:
+    assert not exposed(path)
+
+
+def test_shipped_trust_is_exactly_the_in_cluster_engine_and_its_object_store() -> None:
+    settings = config_map()
+    engines = json.loads(settings["ENGINE_URLS"])
+    assert json.loads(settings["TRUSTED_ENGINE_ORIGINS"]) == [url.rstrip("/") for url in engines]
+    assert json.loads(settings["TRUSTED_S3_ORIGINS"]) == ["http://minio:9000"]
