@@ -3,6 +3,7 @@
 ServiceError                      base; `message` is user-facing, `http_status` for the API
 ├── InvalidInputError             the caller's files or parameters are wrong (400)
 │   ├── ForbiddenTargetError      a URL points where the service may not connect (400)
+│   ├── InvalidParameterError     one named request parameter is wrong (400; `param` names it)
 │   └── MalformedRequestError     the request is not the form the endpoint takes (422)
 ├── UpstreamError                 the inference API answered with an error (502)
 │   ├── UpstreamFormatError       it answered 200 with something that is not an image (502)
@@ -33,6 +34,13 @@ class InvalidInputError(ServiceError):
 
 class ForbiddenTargetError(InvalidInputError):
     pass
+
+
+class InvalidParameterError(InvalidInputError):
+    def __init__(self, message: str, *, param: str, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.param = param
+        self.code = code
 
 
 class MalformedRequestError(InvalidInputError):

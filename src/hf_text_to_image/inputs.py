@@ -40,18 +40,25 @@ class TargetSize(BaseModel):
     height: Annotated[int, Field(ge=64, le=4096)]
 
 
-class TextToImageParameters(BaseModel):
-    """The API's `parameters`; the known ones are checked, unknown ones pass through as given."""
+class SamplingParameters(BaseModel):
+    """How to generate: checked alike in `json_description` and in the OpenAI-style body."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True)
 
     guidance_scale: float | None = Field(default=None, ge=0, le=100)
     negative_prompt: str | None = Field(default=None, max_length=10_000)
     num_inference_steps: int | None = Field(default=None, ge=1, le=1000)
-    width: int | None = Field(default=None, ge=64, le=4096)
-    height: int | None = Field(default=None, ge=64, le=4096)
     scheduler: str | None = Field(default=None, min_length=1, max_length=200)
     seed: int | None = Field(default=None, ge=0, le=2**64 - 1)
+
+
+class TextToImageParameters(SamplingParameters):
+    """The API's `parameters`; the known ones are checked, unknown ones pass through as given."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    width: int | None = Field(default=None, ge=64, le=4096)
+    height: int | None = Field(default=None, ge=64, le=4096)
     target_size: TargetSize | None = None
 
     @model_validator(mode="before")

@@ -6,7 +6,7 @@ from fastapi_offline import FastAPIOffline
 
 from . import __doc__ as package_doc
 from . import __version__
-from .api import direct, system, tasks
+from .api import direct, openai, system, tasks
 from .api.handlers import register_error_handlers
 from .config import Settings
 from .logs import configure_logging
@@ -17,6 +17,11 @@ from .startup import load_settings
 
 OPENAPI_TAGS = [
     {"name": "Direct", "description": "Two files in, the PNG back: no engine needed."},
+    {
+        "name": "OpenAI-compatible",
+        "description": "OpenAI's Images API for Hugging Face models: the OpenAI SDK's "
+        "`images.generate` with your Hugging Face token as `api_key`.",
+    },
     {"name": "Engine", "description": "What a Swiss AI Center core engine calls."},
 ]
 
@@ -41,6 +46,7 @@ def create_app(
     )
     # The direct endpoint first: it is what a newcomer tries in Swagger UI.
     app.include_router(direct.router)
+    app.include_router(openai.router)
     app.include_router(system.router)
     app.include_router(tasks.router)
     register_error_handlers(app)

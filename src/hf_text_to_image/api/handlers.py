@@ -11,17 +11,27 @@ from ..errors import AccessRefusedError, ServiceBusyError, ServiceError
 logger = logging.getLogger(__name__)
 
 
-async def service_error_handler(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ServiceError)
-    headers: dict[str, str] | None = None
+def error_headers(error: ServiceError) -> dict[str, str] | None:
+    """What a client needs beside the sentence: when to retry, how to authenticate."""
     if isinstance(error, ServiceBusyError):
-        headers = {"Retry-After": "5"}
-    elif isinstance(error, AccessRefusedError):
-        headers = {"WWW-Authenticate": "Bearer"}
+        return {"Retry-After": "5"}
+    if isinstance(error, AccessRefusedError):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
+def log_refusal(request: Request, error: ServiceError) -> None:
     logger.info(
         "%s %s -> %d: %s", request.method, request.url.path, error.http_status, error.message
     )
-    return JSONResponse({"detail": error.message}, status_code=error.http_status, headers=headers)
+
+
+async def service_error_handler(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    log_refusal(request, error)
+    return JSONResponse(
+        {"detail": error.message}, status_code=error.http_status, headers=error_headers(error)
+    )
 
 
 async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
