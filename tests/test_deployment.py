@@ -595,7 +595,7 @@ def test_ingress_and_engine_reach_the_service_through_the_interceptor() -> None:
 
 # --- What the public ingress exposes ------------------------------------------------------
 
-PUBLIC_PATHS = {"/process", "/docs", "/openapi.json", "/status"}
+PUBLIC_PATHS = {"/process", "/v1/images/generations", "/docs", "/openapi.json", "/status"}
 
 
 def public_paths() -> dict[str, str]:
@@ -645,6 +645,8 @@ def test_swagger_ui_loads_through_the_ingress(make_settings: Callable[..., Setti
         "/",
         "/process/",
         "/process/../compute",
+        "/v1/images/edits",
+        "/v1/images/generations/",
         "/docs/oauth2-redirect",
         "/redoc",
         "/statusx",
