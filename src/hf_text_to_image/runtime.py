@@ -82,7 +82,10 @@ def build_lifespan(
                 settings.task_retention_seconds,
                 max_finished=settings.max_finished_tasks,
             )
-            s3_clients = S3ClientPool(timeout=settings.engine_request_timeout)
+            s3_clients = S3ClientPool(
+                timeout=settings.engine_request_timeout,
+                connections=2 * settings.max_concurrent_tasks,
+            )
             reporter = Reporter(
                 http, timeout=settings.engine_request_timeout, budget=settings.callback_retry_budget
             )

@@ -1,16 +1,20 @@
 """S3 storage against moto's server mode: the real S3 wire protocol on loopback."""
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
 from moto.server import ThreadedMotoServer
+from obstore.exceptions import GenericError, PermissionDeniedError
 from pydantic import SecretStr
 
 from hf_text_to_image.engine.models import S3Credentials
 from hf_text_to_image.errors import StorageError
+from hf_text_to_image.storage import s3
 from hf_text_to_image.storage.s3 import S3ClientPool, describe_s3_failure
 
 
@@ -53,6 +57,15 @@ async def test_put_then_get_round_trips(s3_endpoint: tuple[str, str]) -> None:
         uuid.UUID(key.removesuffix(".png"))
         assert await storage.get(key, max_bytes=1000) == b"\x89PNG data"
         assert await pool.storage_for(credentials(*s3_endpoint)) is not storage
+        endpoint, bucket = s3_endpoint
+        stored = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="k",
+            aws_secret_access_key="s",
+        ).head_object(Bucket=bucket, Key=key)
+        assert stored["ContentType"] == "image/png"
     finally:
         await pool.close()
 
@@ -83,15 +96,54 @@ async def test_endpoint_down_is_a_storage_error() -> None:
         await pool.close()
 
 
-def test_describe_s3_failure_names_no_credential() -> None:
-    error = ClientError(
-        {"Error": {"Code": "InvalidAccessKeyId", "Message": "key minio"}}, "GetObject"
-    )
-    assert describe_s3_failure(error, "The input file a") == (
+# What obstore says when S3 refuses a request: the S3 answer's XML, quoted.
+REFUSED = (
+    "The operation lacked the necessary privileges to complete for path a.json: Error "
+    "performing GET http://127.0.0.1:9000/engine/a.json in 3ms - Server returned non-2xx "
+    'status code: 403 Forbidden: <?xml version="1.0" encoding="utf-8"?>\n<Error><Code>'
+    "InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist "
+    "in our records.</Message></Error>"
+)
+
+
+def test_describe_s3_failure_names_the_cause_and_no_credential() -> None:
+    assert describe_s3_failure(PermissionDeniedError(REFUSED), "The input file a") == (
         "The input file a cannot be reached: the engine's S3 access key is not valid."
     )
-    down = EndpointConnectionError(endpoint_url="http://x")
-    assert "EndpointConnectionError" in describe_s3_failure(down, "Storing the result")
+    other = GenericError(REFUSED.replace("InvalidAccessKeyId", "SlowDown"))
+    assert describe_s3_failure(other, "Storing the result") == (
+        "Storing the result failed in the object store (SlowDown)."
+    )
+    down = GenericError("Generic S3 error: HTTP error: error sending request")
+    assert describe_s3_failure(down, "Storing the result") == (
+        "Storing the result failed: the object store could not be reached (GenericError)."
+    )
+
+
+@pytest.mark.anyio
+async def test_tasks_arriving_together_build_one_store_off_the_loop(
+    s3_endpoint: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_in: list[threading.Thread] = []
+    real_build = s3.build_store
+
+    def counting_build(*args: Any, **kwargs: Any) -> Any:
+        built_in.append(threading.current_thread())
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(s3, "build_store", counting_build)
+    pool = S3ClientPool(timeout=5)
+    try:
+        storages = await asyncio.gather(
+            *(pool.storage_for(credentials(*s3_endpoint)) for _ in range(16))
+        )
+        await pool.storage_for(credentials(s3_endpoint[0], bucket="another"))
+        key = await storages[0].put(b"x", filename="result.png", content_type="image/png")
+        assert await storages[-1].get(key, max_bytes=10) == b"x"
+    finally:
+        await pool.close()
+    assert len(built_in) == 2  # one per bucket and credentials, however many asked at once
+    assert threading.main_thread() not in built_in
 
 
 @pytest.mark.anyio
