@@ -61,6 +61,7 @@ class Bench:
         process = service_process(
             port,
             self.standins_url,
+            self.object_store.url,
             concurrency=concurrency,
             max_tasks=max_tasks,
             log_dir=self.log_dir,

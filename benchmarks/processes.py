@@ -1,6 +1,7 @@
 """The child processes the benchmark starts, read from /proc and always stopped again."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -108,7 +109,13 @@ def object_store_process(port: int, log_dir: Path) -> ChildProcess:
 
 
 def service_process(
-    port: int, standins_url: str, *, concurrency: int, max_tasks: int, log_dir: Path
+    port: int,
+    standins_url: str,
+    object_store_url: str,
+    *,
+    concurrency: int,
+    max_tasks: int,
+    log_dir: Path,
 ) -> ChildProcess:
     """`python -m uvicorn main:app --app-dir src`, configured through the environment only."""
     settings = {
@@ -120,6 +127,9 @@ def service_process(
         "MAX_TASKS": str(max_tasks),
         "LOG_LEVEL": "WARNING",
         "ENGINE_URLS": "[]",
+        # The stand-ins are the engine: its callback and storage, and its bucket for s3_host.
+        "TRUSTED_ENGINE_ORIGINS": json.dumps([standins_url]),
+        "TRUSTED_S3_ORIGINS": json.dumps([object_store_url]),
         "SERVICE_URL": f"http://127.0.0.1:{port}",
         "SHUTDOWN_GRACE_SECONDS": "5",
         # The event loop's worst stalls, read from /metrics around each run.
