@@ -234,10 +234,18 @@ def parse_json_description(raw: bytes, *, max_bytes: int) -> JsonDescription:
         raise InvalidInputError(f"json_description is invalid: {problems}{end}") from error
 
 
+def prompt_byte_limit(max_length: int) -> int:
+    """The most bytes an `input_text` of `max_length` characters can take.
+
+    UTF-8 takes at most 4 bytes a character; the rest leaves room for a BOM and whitespace.
+    Readers stop there, before decoding anything.
+    """
+    return 4 * max_length + 16
+
+
 def parse_prompt(raw: bytes, *, max_length: int) -> str:
     """Decode and trim the `input_text` file, or raise InvalidInputError saying what to fix."""
-    # Bound the work before decoding: UTF-8 takes at most 4 bytes a character.
-    if len(raw) > 4 * max_length + 16:
+    if len(raw) > prompt_byte_limit(max_length):
         raise InvalidInputError(prompt_too_long(max_length))
     try:
         text = raw.decode("utf-8-sig")

@@ -15,10 +15,11 @@ from .config import Settings
 from .engine.registration import Registrations
 from .engine.reporting import Reporter
 from .engine.trust import EngineTrust
-from .huggingface.client import HuggingFaceClient
+from .huggingface.client import HuggingFaceClient, build_hf_client
 from .loop_lag import LoopLagProbe
 from .metrics import Metrics
 from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
+from .pacing import Pacing
 from .service import describe_service
 from .startup import settings_summary
 from .storage.factory import StorageFactory
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
-    http: httpx.AsyncClient
     hf: HuggingFaceClient
     direct_capacity: Capacity
     board: TaskBoard
@@ -74,8 +74,14 @@ def build_lifespan(
             metrics = Metrics()
             guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)
             download_guard = OutboundGuard(OutboundPolicy.for_downloads(settings), resolver)
-            hf = HuggingFaceClient(
-                http, settings, guard, metrics=metrics, download_guard=download_guard
+            pacing = Pacing()
+            hf = build_hf_client(
+                http,
+                settings,
+                metrics=metrics,
+                guard=guard,
+                download_guard=download_guard,
+                pacing=pacing,
             )
             board = TaskBoard(
                 settings.max_tasks,
@@ -87,7 +93,10 @@ def build_lifespan(
                 connections=2 * settings.max_concurrent_tasks,
             )
             reporter = Reporter(
-                http, timeout=settings.engine_request_timeout, budget=settings.callback_retry_budget
+                http,
+                timeout=settings.engine_request_timeout,
+                budget=settings.callback_retry_budget,
+                pacing=pacing,
             )
             pipeline = TaskPipeline(
                 settings=settings,
@@ -99,7 +108,6 @@ def build_lifespan(
             )
             runtime = Runtime(
                 settings=settings,
-                http=http,
                 hf=hf,
                 direct_capacity=Capacity(
                     settings.max_direct_requests,

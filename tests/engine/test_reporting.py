@@ -5,6 +5,7 @@ import respx
 from hf_text_to_image.config import Settings
 from hf_text_to_image.engine.models import TaskStatus, TaskUpdate
 from hf_text_to_image.engine.reporting import Reporter, report_backoff
+from hf_text_to_image.pacing import Pacing
 from hf_text_to_image.runtime import build_http_client
 
 CALLBACK = "http://engine.test/tasks/1"
@@ -25,9 +26,8 @@ class FakeTime:
 
 
 def make_reporter(http: httpx.AsyncClient, time: FakeTime, budget: float = 120) -> Reporter:
-    return Reporter(
-        http, timeout=5, budget=budget, sleep=time.sleep, clock=time.clock, jitter=lambda: 0.5
-    )
+    pacing = Pacing(sleep=time.sleep, clock=time.clock, jitter=lambda: 0.5)
+    return Reporter(http, timeout=5, budget=budget, pacing=pacing)
 
 
 def test_report_backoff_grows_and_is_capped() -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from ..errors import InvalidInputError, MalformedRequestError
 from ..generation import check_image_count, generate_images, image_seed
 from ..huggingface.client import GeneratedImage
-from ..inputs import description_too_large, prompt_too_long
+from ..inputs import description_too_large, prompt_byte_limit, prompt_too_long
 from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, parse_files
 from .access import DirectGrantDep
 from .answers import error_answers
@@ -250,7 +250,7 @@ async def process(
         # UTF-8 takes at most 4 bytes a character: past this, the prompt is surely too long.
         raw_prompt = await read_upload(
             input_text,
-            limit=4 * settings.max_prompt_length + 16,
+            limit=prompt_byte_limit(settings.max_prompt_length),
             too_large=prompt_too_long(settings.max_prompt_length),
         )
         description, prompt = parse_files(raw_description, raw_prompt, settings)

@@ -1,24 +1,22 @@
 """Delivering a task's one final report to the engine, with bounded retries."""
 
 import logging
-import random
-import time
-from collections.abc import Awaitable, Callable
 
-import anyio
 import httpx
 
 from ..errors import ForbiddenTargetError
+from ..pacing import Pacing, backoff_delay
 from .models import TaskUpdate, parse_http_url
 
 logger = logging.getLogger(__name__)
 
+# 0.5 s, 1 s, 2 s ... up to 15 s between attempts (before jitter).
+FIRST_REPORT_BACKOFF = 0.5
 MAX_REPORT_BACKOFF = 15.0
 
 
 def report_backoff(attempt: int, jitter: float) -> float:
-    """0.5 s, 1 s, 2 s ... up to 15 s, scaled by a jitter fraction in [0, 1)."""
-    return min(MAX_REPORT_BACKOFF, 0.5 * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2)
+    return backoff_delay(attempt, first=FIRST_REPORT_BACKOFF, cap=MAX_REPORT_BACKOFF, jitter=jitter)
 
 
 def is_retryable_answer(status: int) -> bool:
@@ -32,22 +30,18 @@ class Reporter:
         *,
         timeout: float,
         budget: float,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        jitter: Callable[[], float] = random.random,
+        pacing: Pacing,
     ) -> None:
         self._http = http
         self._timeout = timeout
         self.budget = budget
-        self._sleep = sleep
-        self._clock = clock
-        self._jitter = jitter
+        self._pacing = pacing
 
     async def report(
         self, task_id: str, callback_url: str, update: TaskUpdate, *, budget: float | None = None
     ) -> bool:
         """PATCH the update until the engine takes it or the budget runs out; never raises."""
-        deadline = self._clock() + (self.budget if budget is None else budget)
+        deadline = self._pacing.clock() + (self.budget if budget is None else budget)
         body = update.model_dump(mode="json")
         attempt = 0
         while True:
@@ -59,8 +53,8 @@ class Reporter:
                 )
                 return True
             retryable, reason = outcome
-            delay = report_backoff(attempt, self._jitter())
-            if not retryable or self._clock() + delay > deadline:
+            delay = report_backoff(attempt, self._pacing.jitter())
+            if not retryable or self._pacing.clock() + delay > deadline:
                 logger.error(
                     "task %s: the %s report was not delivered after %d attempt(s): %s",
                     task_id,
@@ -72,7 +66,7 @@ class Reporter:
             logger.warning(
                 "task %s: report attempt %d failed (%s); retrying", task_id, attempt, reason
             )
-            await self._sleep(delay)
+            await self._pacing.sleep(delay)
 
     async def _send_once(
         self, callback_url: str, body: dict[str, object]

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import UpstreamError, UpstreamFormatError
 from ..redaction import redact
+from .failures import error_in
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
@@ -117,9 +118,8 @@ def image_from_document(document: Any) -> bytes:
     if isinstance(document, list) and document:
         return image_from_document(document[0])
     if isinstance(document, dict):
-        if document.get("error"):
-            detail = document["error"]
-            detail = "; ".join(map(str, detail)) if isinstance(detail, list) else str(detail)
+        detail = error_in(document)
+        if detail:
             raise UpstreamError(f"The API answered 200 with an error: {redact(detail)[:300]}")
         for key in _IMAGE_KEYS:
             if document.get(key):

@@ -20,6 +20,13 @@ def error_words(error: object) -> str:
     return str(error)
 
 
+def error_in(document: object) -> str | None:
+    """The words of a JSON answer's `error` key, None when it carries none."""
+    if isinstance(document, dict) and document.get("error"):
+        return error_words(document["error"])
+    return None
+
+
 def upstream_detail(body: bytes, headers: Mapping[str, str]) -> str:
     """The upstream's own words: `X-Error-Message`, JSON `error`/`errors`, or plain text."""
     if headers.get("x-error-message"):

@@ -10,6 +10,7 @@ from ..engine.reporting import Reporter
 from ..errors import InvalidInputError, ServiceError
 from ..generation import image_seed
 from ..huggingface.client import HuggingFaceClient
+from ..inputs import prompt_byte_limit
 from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
 from ..storage.factory import StorageFactory
@@ -80,7 +81,9 @@ class TaskPipeline:
                 # Never more than the parsers accept (UTF-8 takes at most 4 bytes a character).
                 raw_description, raw_prompt = await asyncio.gather(
                     storage.get(description_key, max_bytes=settings.max_description_bytes),
-                    storage.get(prompt_key, max_bytes=4 * settings.max_prompt_length + 16),
+                    storage.get(
+                        prompt_key, max_bytes=prompt_byte_limit(settings.max_prompt_length)
+                    ),
                 )
             self._board.set_status(task_id, TaskStatus.PROCESSING)
             logger.info("task %s: generating", task_id)

@@ -17,7 +17,7 @@ import httpx
 from ...errors import UpstreamError, UpstreamFormatError
 from ...redaction import redact
 from ..decoding import image_from_base64, image_from_document
-from ..failures import error_words
+from ..failures import error_in, error_words
 
 logger = logging.getLogger(__name__)
 
@@ -161,8 +161,9 @@ def parse_json_answer(body: bytes, provider: str) -> Any:
         raise UpstreamFormatError(
             f"The provider {provider} answered something that is not JSON."
         ) from error
-    if isinstance(document, dict) and document.get("error"):
-        raise job_failed(provider, document["error"])
+    detail = error_in(document)
+    if detail:
+        raise job_failed(provider, detail)
     return document
 
 
