@@ -24,6 +24,7 @@ from .service import describe_service
 from .startup import settings_summary
 from .storage.factory import StorageFactory
 from .storage.s3 import S3ClientPool
+from .supervision import spawn_forever
 from .tasks.board import TaskBoard
 from .tasks.pipeline import TaskPipeline
 from .tasks.worker import WorkerPool
@@ -115,8 +116,10 @@ def build_lifespan(
                     "try again shortly.",
                 ),
                 board=board,
-                workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks),
-                registrations=Registrations(http, describe_service(settings), settings),
+                workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks, pacing=pacing),
+                registrations=Registrations(
+                    http, describe_service(settings), settings, pacing=pacing
+                ),
                 metrics=metrics,
                 trust=EngineTrust.from_settings(settings),
             )
@@ -126,7 +129,7 @@ def build_lifespan(
             runtime.workers.start()
             runtime.registrations.start()
             probe = (
-                asyncio.create_task(LoopLagProbe(metrics.registry).run(), name="loop-lag probe")
+                spawn_forever("loop-lag probe", LoopLagProbe(metrics.registry).run, pacing)
                 if settings.loop_lag_probe
                 else None
             )

@@ -1,11 +1,14 @@
 """Each engine's life cycle: announce once serving, heartbeat, re-announce, sleep on shutdown."""
 
 import asyncio
+import functools
 import logging
 
 import httpx
 
 from ..config import Settings
+from ..pacing import Pacing
+from ..supervision import spawn_forever
 from .client import EngineClient, EngineError
 from .models import ServiceDescription
 
@@ -104,10 +107,16 @@ class Registrations:
     """Owns the registration task of every engine in ENGINE_URLS; cancels them on stop."""
 
     def __init__(
-        self, http: httpx.AsyncClient, description: ServiceDescription, settings: Settings
+        self,
+        http: httpx.AsyncClient,
+        description: ServiceDescription,
+        settings: Settings,
+        *,
+        pacing: Pacing,
     ) -> None:
         self._http = http
         self._settings = settings
+        self._pacing = pacing
         self.engines = [
             EngineRegistration(
                 EngineClient(http, url, timeout=settings.engine_request_timeout),
@@ -123,9 +132,13 @@ class Registrations:
         if not self.engines:
             logger.info("no ENGINE_URLS: running on its own (direct endpoint and /docs)")
             return
-        self._tasks.append(asyncio.create_task(self._wait_for_server(), name="self-check"))
+        self._tasks.append(spawn_forever("self-check", self._wait_for_server, self._pacing))
         self._tasks.extend(
-            asyncio.create_task(engine.run(self._serving), name=f"engine {engine.client.base_url}")
+            spawn_forever(
+                f"engine {engine.client.base_url}",
+                functools.partial(engine.run, self._serving),
+                self._pacing,
+            )
             for engine in self.engines
         )
 

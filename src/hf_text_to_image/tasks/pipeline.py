@@ -1,6 +1,7 @@
 """One task from start to end: fetch inputs, generate, store the PNG, report once."""
 
 import asyncio
+import contextlib
 import logging
 
 from ..access import TokenGrant
@@ -14,6 +15,7 @@ from ..inputs import prompt_byte_limit
 from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
 from ..storage.factory import StorageFactory
+from ..supervision import spawn
 from .board import TaskBoard
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,14 @@ class TaskPipeline:
         try:
             update = await self._produce(service_task)
         except asyncio.CancelledError:
-            shutdown_report = self.finish(
-                service_task, error_update(SHUTDOWN_MESSAGE), budget=SHUTDOWN_REPORT_BUDGET
+            shutdown_report = spawn(
+                f"shutdown report of task {task_id}",
+                self.finish(
+                    service_task, error_update(SHUTDOWN_MESSAGE), budget=SHUTDOWN_REPORT_BUDGET
+                ),
             )
-            await asyncio.shield(shutdown_report)
+            with contextlib.suppress(Exception):  # logged with the task's name by spawn
+                await asyncio.shield(shutdown_report)
             raise
         except Exception:
             logger.exception("task %s: unexpected failure", task_id)

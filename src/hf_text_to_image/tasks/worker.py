@@ -3,6 +3,8 @@
 import asyncio
 import logging
 
+from ..pacing import Pacing
+from ..supervision import spawn_forever
 from .board import TaskBoard
 from .pipeline import SHUTDOWN_MESSAGE, SHUTDOWN_REPORT_BUDGET, TaskPipeline, error_update
 
@@ -10,8 +12,11 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    def __init__(self, board: TaskBoard, pipeline: TaskPipeline, size: int) -> None:
+    def __init__(
+        self, board: TaskBoard, pipeline: TaskPipeline, size: int, *, pacing: Pacing
+    ) -> None:
         self._board = board
+        self._pacing = pacing
         self._pipeline = pipeline
         self.size = size
         self.running = 0
@@ -21,7 +26,7 @@ class WorkerPool:
 
     def start(self) -> None:
         self._workers = [
-            asyncio.create_task(self._work(), name=f"worker {number}")
+            spawn_forever(f"worker {number}", self._work, self._pacing)
             for number in range(self.size)
         ]
 

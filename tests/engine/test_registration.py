@@ -1,0 +1,45 @@
+"""Registration loops under an unexpected error: logged with their name, resumed."""
+
+import logging
+import threading
+
+import pytest
+from standins.engine import EngineStandIn
+from standins.fixtures import Start
+from standins.servers import wait_for
+
+from hf_text_to_image.engine.client import EngineClient
+from hf_text_to_image.service import SLUG
+
+
+def test_heartbeat_resumes_after_an_unexpected_error(
+    start_service: Start,
+    engine: EngineStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ping = EngineClient.ping
+    failed = threading.Event()
+
+    async def ping_failing_once(self: EngineClient, slug: str) -> bool:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a bug in the heartbeat")
+        return await ping(self, slug)
+
+    monkeypatch.setattr(EngineClient, "ping", ping_failing_once)
+    start_service(heartbeat_interval=0.05)
+
+    wait_for(failed.is_set)
+    pings_when_it_failed = len(engine.pings)
+    # The loop restarts: the engine hears from the service again.
+    wait_for(lambda: len(engine.pings) >= pings_when_it_failed + 2)
+    assert engine.pings[-1] == SLUG
+    [failure] = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.ERROR
+        and f"'engine {engine.public_url}'" in record.getMessage()
+    ]
+    assert failure.exc_info is not None
+    assert failure.exc_info[0] is RuntimeError

@@ -1,0 +1,44 @@
+"""The worker pool under an unexpected error: the worker is logged by name and resumes."""
+
+import logging
+import threading
+from typing import Any
+
+import httpx
+import pytest
+from standins.engine import EngineStandIn
+from standins.fixtures import Start, service_task, wait_for_report
+
+from hf_text_to_image.tasks.board import TaskBoard
+
+
+def test_a_worker_resumes_after_an_unexpected_error(
+    start_service: Start,
+    engine: EngineStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    take_next = TaskBoard.next
+    failed = threading.Event()
+
+    async def next_failing_once(self: TaskBoard) -> Any:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("a bug in the queue")
+        return await take_next(self)
+
+    monkeypatch.setattr(TaskBoard, "next", next_failing_once)
+    # One worker: without its restart, no task would ever run.
+    service = start_service(max_concurrent_tasks=1)
+    task = service_task(engine)
+
+    assert httpx.post(f"{service.url}/compute", json=task).status_code == 200
+    assert wait_for_report(engine, task["task"]["id"])["status"] == "finished"
+    assert failed.is_set()
+    [failure] = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.ERROR and "'worker 0'" in record.getMessage()
+    ]
+    assert failure.exc_info is not None
+    assert failure.exc_info[0] is RuntimeError
