@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..access import TokenGrant, grant_for_caller
 from ..errors import AccessRefusedError
-from .deps import RuntimeDep
+from .deps import SettingsDep
 
 # Documents the header in the OpenAPI schema (Swagger UI's "Authorize"); checked below.
 BEARER = HTTPBearer(
@@ -30,12 +30,11 @@ def token_grant(
     `how_to_bring_one` tells a refused caller how to send a token of their own.
     """
 
-    async def grant(request: Request, credentials: BearerDep, runtime: RuntimeDep) -> TokenGrant:
+    async def grant(request: Request, credentials: BearerDep, settings: SettingsDep) -> TokenGrant:
         if credentials is None and "authorization" in request.headers:
             raise AccessRefusedError(
                 "The Authorization header must be 'Bearer <key>' (or be left out)."
             )
-        settings = runtime.settings
         return grant_for_caller(
             credentials.credentials if credentials else None,
             hf_token=settings.hf_token,

@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from ..errors import ServiceError
+from .deps import runtime_of
 
 
 def status_of(error: Exception) -> int:
@@ -33,7 +34,7 @@ class CountedRoute(APIRoute):
         endpoint = self.path
 
         async def handle(request: Request) -> Response:
-            metrics = request.state.runtime.metrics
+            metrics = runtime_of(request).metrics
             try:
                 response = await handler(request)
             except Exception as error:

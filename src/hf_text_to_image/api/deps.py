@@ -1,16 +1,54 @@
-"""Route dependencies: the runtime the lifespan built, reached through the request."""
+"""Route dependencies: each route asks for the one part of the runtime it uses.
 
-from typing import TYPE_CHECKING, Annotated
+The lifespan keeps its `Runtime` in the request state; only this module reads it there.
+The dependencies are `async` so that FastAPI runs them on the event loop, not in a thread.
+"""
+
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-if TYPE_CHECKING:
-    from ..runtime import Runtime
+from ..capacity import Capacity
+from ..config import Settings
+from ..engine.trust import EngineTrust
+from ..huggingface.client import HuggingFaceClient
+from ..metrics import Metrics
+from ..runtime import Runtime
+from ..tasks.board import TaskBoard
 
 
-async def get_runtime(request: Request) -> "Runtime":
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated["Runtime", Depends(get_runtime)]
+async def get_settings(request: Request) -> Settings:
+    return runtime_of(request).settings
+
+
+async def get_board(request: Request) -> TaskBoard:
+    return runtime_of(request).board
+
+
+async def get_client(request: Request) -> HuggingFaceClient:
+    return runtime_of(request).hf
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return runtime_of(request).metrics
+
+
+async def get_trust(request: Request) -> EngineTrust:
+    return runtime_of(request).trust
+
+
+async def get_direct_capacity(request: Request) -> Capacity:
+    return runtime_of(request).direct_capacity
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BoardDep = Annotated[TaskBoard, Depends(get_board)]
+ClientDep = Annotated[HuggingFaceClient, Depends(get_client)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+DirectCapacityDep = Annotated[Capacity, Depends(get_direct_capacity)]
+TrustDep = Annotated[EngineTrust, Depends(get_trust)]

@@ -18,7 +18,7 @@ from ..service import DESCRIPTION_EXAMPLE, PROMPT_EXAMPLE, parse_files
 from .access import DirectGrantDep
 from .answers import error_answers
 from .counting import CountedRoute
-from .deps import RuntimeDep
+from .deps import ClientDep, DirectCapacityDep, SettingsDep
 
 
 class Timings(BaseModel):
@@ -223,7 +223,9 @@ async def read_upload(upload: UploadFile, *, limit: int, too_large: str) -> byte
     responses={200: PNG_RESPONSE, **ERROR_RESPONSES},
 )
 async def process(
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    hf: ClientDep,
+    capacity: DirectCapacityDep,
     grant: DirectGrantDep,
     json_description: Annotated[
         UploadFile,
@@ -237,8 +239,6 @@ async def process(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Call the model with the prompt and answer the PNG (or JSON with `n` images as data URLs)."""
-    settings = runtime.settings
-    capacity = runtime.direct_capacity
     started = time.perf_counter()
     wants_json = prefers_json(accept)
     with capacity.slot():
@@ -265,7 +265,7 @@ async def process(
         # Each image holds a place of its own, as that many requests would.
         with capacity.slot(description.n - 1):
             images = await generate_images(
-                description, prompt, runtime.hf, grant, provenance=settings.png_provenance
+                description, prompt, hf, grant, provenance=settings.png_provenance
             )
     first = images[0]
     headers = image_headers(images)

@@ -24,7 +24,7 @@ from ..huggingface.providers import Provider
 from ..inputs import MODEL_ID_PATTERN, JsonDescription, SamplingParameters
 from .access import token_grant
 from .answers import json_answer
-from .deps import RuntimeDep
+from .deps import ClientDep, DirectCapacityDep, SettingsDep, runtime_of
 from .direct import image_headers
 from .handlers import error_headers, log_refusal
 
@@ -184,7 +184,7 @@ class OpenAIRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
-            settings = request.state.runtime.settings
+            settings = runtime_of(request).settings
             bounded = BoundedRequest(request.scope, request.receive)
             bounded.limit = 6 * settings.max_prompt_length + BODY_OVERHEAD
             try:
@@ -346,16 +346,20 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     response_model=ImagesAnswer,
     responses=ANSWERS,
 )
-async def generate(body: ImagesRequest, runtime: RuntimeDep, grant: GrantDep) -> JSONResponse:
+async def generate(
+    body: ImagesRequest,
+    settings: SettingsDep,
+    hf: ClientDep,
+    capacity: DirectCapacityDep,
+    grant: GrantDep,
+) -> JSONResponse:
     """`n` images for the prompt as base64 PNGs; one failure fails the call."""
-    settings = runtime.settings
-    capacity = runtime.direct_capacity
     prompt = checked_prompt(body.prompt, settings.max_prompt_length)
     description = to_description(body)
     check_image_count(description, capacity.limit, f"the service makes at most {capacity.limit}")
     with capacity.slot(description.n):
         images = await generate_images(
-            description, prompt, runtime.hf, grant, provenance=settings.png_provenance
+            description, prompt, hf, grant, provenance=settings.png_provenance
         )
     first = images[0].png
     answer = ImagesAnswer(

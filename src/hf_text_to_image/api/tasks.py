@@ -14,15 +14,17 @@ from .answers import (
     error_answers,
     json_answer,
 )
-from .deps import RuntimeDep
+from .deps import BoardDep, MetricsDep, TrustDep
 
 router = APIRouter(tags=["Engine"])
 
 
-async def trusted_task(service_task: ServiceTask, runtime: RuntimeDep) -> ServiceTask:
+async def trusted_task(
+    service_task: ServiceTask, trust: TrustDep, metrics: MetricsDep
+) -> ServiceTask:
     """The task, if every URL in it is on a trusted engine origin; 403 before any contact."""
-    if fields := runtime.trust.untrusted_fields(service_task):
-        runtime.metrics.tasks_rejected.labels("untrusted").inc()
+    if fields := trust.untrusted_fields(service_task):
+        metrics.tasks_rejected.labels("untrusted").inc()
         raise UntrustedEngineError(
             f"The task's {', '.join(fields)} is not on the origin of an engine this service "
             "serves (ENGINE_URLS, TRUSTED_ENGINE_ORIGINS; TRUSTED_S3_ORIGINS for s3_host)."
@@ -45,8 +47,7 @@ TrustedTaskDep = Annotated[ServiceTask, Depends(trusted_task)]
         503: json_answer(StatusAnswer, "The service is shutting down.", {"status": "unavailable"}),
     },
 )
-async def status(runtime: RuntimeDep) -> JSONResponse:
-    board = runtime.board
+async def status(board: BoardDep) -> JSONResponse:
     if not board.accepting:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     return JSONResponse(
@@ -77,16 +78,18 @@ async def status(runtime: RuntimeDep) -> JSONResponse:
         **VALIDATION_ANSWER,
     },
 )
-async def compute(service_task: TrustedTaskDep, runtime: RuntimeDep) -> dict[str, str]:
+async def compute(
+    service_task: TrustedTaskDep, board: BoardDep, metrics: MetricsDep
+) -> dict[str, str]:
     """Queue the task and answer at once; its result goes to `callback_url`."""
     try:
-        accepted = runtime.board.submit(service_task)
+        accepted = board.submit(service_task)
     except ServiceBusyError:
-        reason = "full" if runtime.board.accepting else "shutting_down"
-        runtime.metrics.tasks_rejected.labels(reason).inc()
+        reason = "full" if board.accepting else "shutting_down"
+        metrics.tasks_rejected.labels(reason).inc()
         raise
     if accepted:
-        runtime.metrics.tasks_accepted.inc()
+        metrics.tasks_accepted.inc()
     return {"id": service_task.task.id, "status": "accepted"}
 
 
@@ -108,8 +111,8 @@ async def compute(service_task: TrustedTaskDep, runtime: RuntimeDep) -> dict[str
         **VALIDATION_ANSWER,
     },
 )
-async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
-    status = runtime.board.status_of(task_id)
+async def task_status(task_id: str, board: BoardDep) -> TaskStatusAnswer:
+    status = board.status_of(task_id)
     if status is None:
         raise HTTPException(
             404,
@@ -136,7 +139,5 @@ async def task_status(task_id: str, runtime: RuntimeDep) -> TaskStatusAnswer:
         }
     },
 )
-async def metrics(runtime: RuntimeDep) -> Response:
-    return Response(
-        runtime.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
