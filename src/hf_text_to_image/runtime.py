@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -133,10 +134,15 @@ def build_lifespan(
                 if settings.loop_lag_probe
                 else None
             )
+            # What start-up built lives as long as the process: kept out of the cyclic
+            # collector's sight, a full collection scans only what tasks allocate (one held
+            # the event loop ~40 ms before).
+            gc.freeze()
             try:
                 yield {"runtime": runtime}
             finally:
                 logger.info("shutting down")
+                gc.unfreeze()
                 if probe is not None:
                     probe.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
