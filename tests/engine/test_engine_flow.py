@@ -146,10 +146,12 @@ def test_tasks_overlap_up_to_max_concurrent_tasks(
     start_service: Start, engine: EngineStandIn, hf: HuggingFaceStandIn
 ) -> None:
     service = start_service(max_concurrent_tasks=3)
-    hf.delay = 0.2
+    hf.gate.clear()  # the model holds every request until all nine tasks are queued
     tasks = [service_task(engine) for _ in range(9)]
     for task in tasks:
         assert httpx.post(f"{service.url}/compute", json=task).status_code == 200
+    wait_for(lambda: hf.in_flight >= 3)
+    hf.gate.set()
     for task in tasks:
         assert wait_for_report(engine, task["task"]["id"])["status"] == "finished"
     assert hf.peak_in_flight == 3
