@@ -1,5 +1,6 @@
 """The outbound guard: which URLs the service may connect to on a caller's behalf."""
 
+import asyncio
 import ipaddress
 from collections.abc import Callable
 from dataclasses import replace
@@ -456,3 +457,14 @@ def test_policy_loopback_setting_reaches_downloads(make_settings: Callable[..., 
     downloads = OutboundPolicy.for_downloads(settings)
     assert downloads.allows_loopback
     assert downloads.hosts_setting == "PROVIDER_CDN_HOSTS or OUTBOUND_ALLOWED_HOSTS"
+
+
+@pytest.mark.anyio
+async def test_guard_look_up_that_hangs_ends_at_its_timeout() -> None:
+    async def silent(host: str, port: int) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+    guard = OutboundGuard(DEFAULT_POLICY, silent, lookup_timeout=0.05)
+    with pytest.raises(UpstreamError, match="could not be resolved"):
+        await guard.check(httpx.URL("https://router.huggingface.co/x"), field="api_url")

@@ -3,13 +3,16 @@ httpx does, follows no redirect, and fails with the exception types httpcore rai
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from standins.servers import ConnectionWitness
 
-from hf_text_to_image.transport import AiohttpTransport, httpcore_equivalent
+from hf_text_to_image.errors import ForbiddenTargetError
+from hf_text_to_image.outbound import ConnectPolicy, OutboundPolicy
+from hf_text_to_image.transport import AiohttpTransport, GuardedResolver, httpcore_equivalent
 
 
 @asynccontextmanager
@@ -118,3 +121,86 @@ async def test_silence_past_the_read_timeout_is_read_timeout() -> None:
 
 def test_errors_that_are_not_aiohttps_are_left_alone() -> None:
     assert httpcore_equivalent(ValueError("no")) is None
+
+
+# --- The connect-time guard ----------------------------------------------------------------
+
+PUBLIC = "93.184.216.34"
+PUBLIC_ONLY = OutboundPolicy(allowed_schemes=("http",), allowed_hosts=(), allowed_networks=())
+
+
+class ScriptedDns:
+    """Answers each look-up with the next scripted answer (the last one repeats)."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self._answers = list(answers)
+        self.lookups: list[tuple[str, int]] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append((host, port))
+        return self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
+
+
+@asynccontextmanager
+async def guarded_client(
+    dns: Callable[[str, int], Awaitable[list[str]]], *named: str, lookup_timeout: float = 5
+) -> AsyncIterator[httpx.AsyncClient]:
+    policy = ConnectPolicy(PUBLIC_ONLY, frozenset(named))
+    resolver = GuardedResolver(policy, dns, timeout=lookup_timeout)
+    async with httpx.AsyncClient(transport=AiohttpTransport(resolver=resolver), timeout=5) as http:
+        yield http
+
+
+@pytest.mark.anyio
+async def test_a_name_answering_a_public_then_a_private_address_is_refused_unconnected() -> None:
+    """One answer, public address first, loopback next: refused whole, nothing connected."""
+    dns = ScriptedDns([PUBLIC, "127.0.0.1"])
+    with ConnectionWitness() as witness:
+        async with guarded_client(dns) as http:
+            with pytest.raises(ForbiddenTargetError, match=r"non-public address \(127\.0\.0\.1\)"):
+                await http.get(f"http://rebinding.example:{witness.port}/")
+        assert witness.connections() == 0
+    assert dns.lookups == [("rebinding.example", witness.port)]
+
+
+@pytest.mark.anyio
+async def test_the_connection_uses_the_addresses_the_guard_checked() -> None:
+    """The guard's look-up is the connection's: a later answer cannot change where it goes."""
+    dns = ScriptedDns(["127.0.0.1"], [PUBLIC])
+    async with (
+        raw_server(b"HTTP/1.1 204 No Content\r\n\r\n") as url,
+        guarded_client(dns, "engine.internal") as http,
+    ):
+        port = httpx.URL(url).port
+        response = await http.get(f"http://engine.internal:{port}/")
+    assert response.status_code == 204
+    assert dns.lookups == [("engine.internal", port)]
+
+
+@pytest.mark.anyio
+async def test_an_address_literal_is_checked_without_a_look_up() -> None:
+    dns = ScriptedDns([PUBLIC])
+    with ConnectionWitness() as witness:
+        async with guarded_client(dns) as http:
+            with pytest.raises(ForbiddenTargetError, match="non-public address"):
+                await http.get(f"{witness.url}/")
+        assert witness.connections() == 0
+    assert dns.lookups == []
+
+
+@pytest.mark.anyio
+async def test_a_look_up_that_hangs_fails_at_its_timeout() -> None:
+    async def silent_dns(host: str, port: int) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+    async with guarded_client(silent_dns, lookup_timeout=0.05) as http:
+        with pytest.raises(httpx.ConnectError, match=r"took longer than 0\.05 s"):
+            await http.get("http://slow-dns.example/")
+
+
+@pytest.mark.anyio
+async def test_a_name_without_addresses_is_a_connect_error() -> None:
+    async with guarded_client(ScriptedDns([])) as http:
+        with pytest.raises(httpx.ConnectError, match="no address"):
+            await http.get("http://nothing.example/")

@@ -129,11 +129,22 @@ class OutboundPolicy:
 
 
 class OutboundGuard:
-    """Checks a URL against the policy, including every address its host name resolves to."""
+    """Checks a URL against the policy, including every address its host name resolves to.
 
-    def __init__(self, policy: OutboundPolicy, resolver: Resolver = resolve_with_system) -> None:
+    An early check, for a refusal that names the field before any request is built; what is
+    enforced is the same policy at connect time (`transport.GuardedResolver`).
+    """
+
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        resolver: Resolver = resolve_with_system,
+        *,
+        lookup_timeout: float = 10.0,
+    ) -> None:
         self._policy = policy
         self._resolve = resolver
+        self._lookup_timeout = lookup_timeout
 
     async def check(self, url: httpx.URL, *, field: str) -> None:
         """Raise ForbiddenTargetError unless the service may connect to `url`."""
@@ -141,10 +152,38 @@ class OutboundGuard:
         if parse_ip(url.host) is not None:
             return
         try:
-            addresses = await self._resolve(url.host, url.port or 443)
-        except OSError as error:
+            async with asyncio.timeout(self._lookup_timeout):
+                addresses = await self._resolve(url.host, url.port or 443)
+        except OSError as error:  # TimeoutError included
             raise UpstreamError(f"{field}: the host {url.host} could not be resolved.") from error
         for text in addresses:
             address = ipaddress.ip_address(text.split("%")[0])
             if not self._policy.admits_address(address):
                 raise self._policy.refuse_address(address, f"{field}: {url.host} resolves to")
+
+
+@dataclass(frozen=True)
+class ConnectPolicy:
+    """Which addresses a connection may use, checked on the very addresses it connects to.
+
+    The hosts the operator named (the engines and their object stores) may be anywhere, a
+    cluster's private addresses included; any other host only where `addresses` admits it
+    (public addresses, OUTBOUND_ALLOWED_NETWORKS, loopback with ALLOW_LOOPBACK_UPSTREAMS).
+    """
+
+    addresses: OutboundPolicy
+    named_hosts: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, named_hosts: frozenset[str]) -> "ConnectPolicy":
+        return cls(OutboundPolicy.from_settings(settings), named_hosts)
+
+    def admits(self, host: str, address: IPAddress) -> bool:
+        return host.lower().rstrip(".") in self.named_hosts or self.addresses.admits_address(
+            address
+        )
+
+    def check(self, host: str, address: IPAddress) -> None:
+        """Raise ForbiddenTargetError unless a connection to `host` may use `address`."""
+        if not self.admits(host, address):
+            raise self.addresses.refuse_address(address, f"{host} resolves to")

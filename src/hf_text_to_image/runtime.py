@@ -19,7 +19,13 @@ from .engine.trust import EngineTrust
 from .huggingface.client import HuggingFaceClient, build_hf_client
 from .loop_lag import LoopLagProbe
 from .metrics import Metrics
-from .outbound import OutboundGuard, OutboundPolicy, Resolver, resolve_with_system
+from .outbound import (
+    ConnectPolicy,
+    OutboundGuard,
+    OutboundPolicy,
+    Resolver,
+    resolve_with_system,
+)
 from .pacing import Pacing
 from .service import describe_service
 from .startup import settings_summary
@@ -29,7 +35,7 @@ from .supervision import spawn_forever
 from .tasks.board import TaskBoard
 from .tasks.pipeline import TaskPipeline
 from .tasks.worker import WorkerPool
-from .transport import AiohttpTransport
+from .transport import AiohttpTransport, GuardedResolver
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +52,38 @@ class Runtime:
     trust: EngineTrust
 
 
+def build_connect_guard(settings: Settings, resolver: Resolver) -> GuardedResolver:
+    """The connect-time guard of every connection the process opens (HTTP and S3).
+
+    The hosts the operator named for the engine side (the engines, their object stores, the
+    service's own SERVICE_URL, which it polls before announcing) may be on private addresses.
+    """
+    trust = EngineTrust.from_settings(settings)
+    urls = [*settings.engine_url_strings, settings.service_url_string]
+    named = trust.hosts | {httpx.URL(url).host for url in urls}
+    policy = ConnectPolicy.from_settings(settings, named_hosts=named)
+    return GuardedResolver(policy, resolver, timeout=settings.hf_connect_timeout)
+
+
 def build_http_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    resolver: Resolver = resolve_with_system,
 ) -> httpx.AsyncClient:
     """The one HTTP client of the process; redirects are never followed implicitly.
 
     httpx's API over aiohttp's connections (`transport.py`): a quarter of httpcore's CPU per
-    task (README, Performance). Tests may pass a transport of their own.
+    task (README, Performance), every connection through the connect-time guard. Tests may
+    pass a transport of their own.
     """
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    guard = build_connect_guard(settings, resolver)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.engine_request_timeout, connect=settings.hf_connect_timeout),
         limits=limits,
         follow_redirects=False,
-        transport=transport or AiohttpTransport(limits=limits),
+        transport=transport or AiohttpTransport(limits=limits, resolver=guard),
     )
 
 
@@ -72,10 +96,15 @@ def build_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         logger.info("settings in effect: %s", settings_summary(settings))
-        async with build_http_client(settings, transport) as http:
+        async with build_http_client(settings, transport, resolver=resolver) as http:
             metrics = Metrics()
-            guard = OutboundGuard(OutboundPolicy.from_settings(settings), resolver)
-            download_guard = OutboundGuard(OutboundPolicy.for_downloads(settings), resolver)
+            lookup_timeout = settings.hf_connect_timeout
+            guard = OutboundGuard(
+                OutboundPolicy.from_settings(settings), resolver, lookup_timeout=lookup_timeout
+            )
+            download_guard = OutboundGuard(
+                OutboundPolicy.for_downloads(settings), resolver, lookup_timeout=lookup_timeout
+            )
             pacing = Pacing()
             hf = build_hf_client(
                 http,

@@ -275,3 +275,30 @@ async def test_malformed_task_url_is_422_naming_the_field_without_its_value(
     assert value not in answer.text
     assert recorder.requests == []
     assert recorder.lookups == []
+
+
+@pytest.mark.anyio
+async def test_dns_rebinding_is_refused_where_the_connection_is_made(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The name answers a public address to the early check, then loopback: nothing connects."""
+    answers = [["93.184.216.34"], ["127.0.0.1"]]
+    lookups: list[str] = []
+
+    async def rebinding_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return answers[min(len(lookups), len(answers)) - 1]
+
+    with ConnectionWitness() as witness:
+        api_url = f"https://rebind.hf.space:{witness.port}/generate"
+        app = create_app(make_settings(), resolver=rebinding_dns)
+        files = {
+            "json_description": ("d", desc(api_token=TOKEN, api_url=api_url), "application/json"),
+            "input_text": ("p", b"a fox", "text/plain"),
+        }
+        async with serve(app) as client:
+            answer = await client.post("/process", files=files)
+        assert witness.connections() == 0
+    assert answer.status_code == 400
+    assert "non-public address (127.0.0.1)" in answer.json()["detail"]
+    assert lookups == ["rebind.hf.space", "rebind.hf.space"]

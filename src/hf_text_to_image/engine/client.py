@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import httpx
 
+from ..errors import ForbiddenTargetError
 from .models import ServiceDescription, ServiceStatus
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class EngineClient:
             )
         except httpx.HTTPError as error:
             raise EngineError(f"{method} {path}: {type(error).__name__}") from error
+        except ForbiddenTargetError as error:
+            raise EngineError(f"{method} {path}: {error.message}") from error
 
     async def announce(self, description: ServiceDescription) -> str | None:
         """Register the service; on 409 (slug known) refresh it. Returns the engine's id for it."""
