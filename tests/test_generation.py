@@ -143,8 +143,8 @@ def test_chosen_seeds_leave_room_for_every_image(monkeypatch: pytest.MonkeyPatch
 
 
 def test_parameters_sent_leave_out_what_the_provider_does_not_take() -> None:
-    parameters = {"seed": 5, "width": 512, "height": 512, "steps_extra": 1}
-    assert parameters_sent("zai-org", parameters) == {"width": 512, "height": 512, "steps_extra": 1}
+    parameters = {"seed": 5, "num_inference_steps": 4, "steps_extra": 1}
+    assert parameters_sent("nscale", parameters) == {"seed": 5, "steps_extra": 1}
     assert parameters_sent("fal-ai", parameters) == parameters
 
 

@@ -29,6 +29,12 @@ PROVIDERS: list[tuple[str, str, str, str | None]] = [
     ("nscale", "stabilityai/sdxl", "/nscale/v1/images/generations", "stabilityai/sdxl"),
     ("wavespeed", "wavespeed-ai/flux-dev", "/wavespeed/api/v3/wavespeed-ai/flux-dev", None),
     ("zai-org", "glm-image", "/zai-org/api/paas/v4/async/images/generations", "glm-image"),
+    (
+        "deepinfra",
+        "black-forest-labs/FLUX-1-schnell",
+        "/deepinfra/v1/openai/images/generations",
+        "black-forest-labs/FLUX-1-schnell",
+    ),
 ]
 FAILURES = {
     "hf-inference": "is not served at this URL (404)",
@@ -38,6 +44,7 @@ FAILURES = {
     "nscale": "model not available",
     "wavespeed": "content policy violation",
     "zai-org": "generation failed",
+    "deepinfra": "model not available",
 }
 IDS = [case[0] for case in PROVIDERS]
 

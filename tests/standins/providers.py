@@ -166,6 +166,10 @@ class ProvidersStandIn:
         async def nscale() -> JSONResponse:
             return generations("nscale", "WEBP")
 
+        @app.post("/deepinfra/v1/openai/images/generations")
+        async def deepinfra() -> JSONResponse:
+            return generations("deepinfra", "PNG")
+
         def wavespeed_job(
             job_id: str, status: str, outputs: list[str], error: str = ""
         ) -> dict[str, Any]:

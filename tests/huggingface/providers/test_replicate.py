@@ -15,6 +15,7 @@ INPUT = {
     "num_inference_steps": 20,
     "guidance_scale": 3.5,
     "seed": 7,
+    "scheduler": "DDIM",
     "negative_prompt": "blurry",
     "output_format": "png",
 }

@@ -25,6 +25,7 @@ def test_request() -> None:
             "steps": 20,
             "guidance_scale": 3.5,
             "seed": 7,
+            "scheduler": "DDIM",
             "negative_prompt": "blurry",
             "output_format": "png",
         },

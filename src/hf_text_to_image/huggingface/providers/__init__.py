@@ -6,7 +6,7 @@ and settings may use, the default download hosts and the README's table follow f
 
 from typing import TYPE_CHECKING, Literal
 
-from . import fal_ai, hf_inference, nscale, replicate, together, wavespeed, zai_org
+from . import deepinfra, fal_ai, hf_inference, nscale, replicate, together, wavespeed, zai_org
 from .base import (
     KNOWN_PARAMETERS,
     Adapter,
@@ -28,6 +28,7 @@ _ADAPTERS = (
     nscale.ADAPTER,
     wavespeed.ADAPTER,
     zai_org.ADAPTER,
+    deepinfra.ADAPTER,
 )
 ADAPTERS: dict[str, Adapter] = {adapter.name: adapter for adapter in _ADAPTERS}
 

@@ -3,7 +3,6 @@
 from typing import Any
 
 from .base import (
-    KNOWN_PARAMETERS,
     Adapter,
     BodyInput,
     Outcome,
@@ -35,12 +34,10 @@ ADAPTER = Adapter(
     model_from_route=model_after(""),
     body=body,
     read=read,
-    takes=KNOWN_PARAMETERS - {"scheduler"},
     cdn_hosts=("fal.media", "*.fal.media", "*.fal.run"),
     docs=ProviderDocs(
         route="`/fal-ai/{providerId}`",
-        parameters="`width`+`height` as `image_size`, `num_inference_steps`, `guidance_scale`, "
-        "`seed`, `negative_prompt`",
+        parameters="all; `width`+`height` as `image_size`",
         answer="JSON `images[0].url`, downloaded",
     ),
 )

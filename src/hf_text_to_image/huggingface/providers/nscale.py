@@ -3,6 +3,7 @@
 from typing import Any
 
 from .base import (
+    KNOWN_PARAMETERS,
     Adapter,
     BodyInput,
     ProviderDocs,
@@ -32,11 +33,11 @@ ADAPTER = Adapter(
     model_from_route=no_model_in_route,
     body=body,
     read=generations_reader("nscale"),
-    takes=frozenset({"negative_prompt", "width", "height", "seed"}),
+    takes=KNOWN_PARAMETERS - {"num_inference_steps"},
     cdn_hosts=("*.nscale.com",),
     docs=ProviderDocs(
         route="`/nscale/v1/images/generations`",
-        parameters='`width`+`height` as `size: "WxH"`, `seed`, `negative_prompt`',
+        parameters='all but `num_inference_steps`; `width`+`height` as `size: "WxH"`',
         answer="`data[0].b64_json`",
     ),
 )

@@ -4,7 +4,6 @@ from typing import Any
 
 from ...errors import UpstreamFormatError
 from .base import (
-    KNOWN_PARAMETERS,
     Adapter,
     BodyInput,
     Outcome,
@@ -64,12 +63,11 @@ ADAPTER = Adapter(
     read=read,
     read_poll=read_poll,
     headers={"Prefer": "wait"},
-    takes=KNOWN_PARAMETERS - {"scheduler"},
     cdn_hosts=("replicate.delivery", "*.replicate.delivery"),
     docs=ProviderDocs(
         route="`/replicate/v1/models/{owner/name}/predictions` (`/v1/predictions` with "
         '`"version"` for `owner/name:version`)',
-        parameters="all but `scheduler`, under `input` (`Prefer: wait`)",
+        parameters="all, under `input` (`Prefer: wait`)",
         answer="`output` URL, or a prediction polled until it succeeds",
     ),
 )

@@ -3,7 +3,6 @@
 from typing import Any
 
 from .base import (
-    KNOWN_PARAMETERS,
     Adapter,
     BodyInput,
     ProviderDocs,
@@ -30,11 +29,10 @@ ADAPTER = Adapter(
     model_from_route=no_model_in_route,
     body=body,
     read=generations_reader("together"),
-    takes=KNOWN_PARAMETERS - {"scheduler"},
     cdn_hosts=("*.together.ai", "*.together.xyz"),
     docs=ProviderDocs(
         route="`/together/v1/images/generations`",
-        parameters="all but `scheduler`; `num_inference_steps` as `steps`",
+        parameters="all; `num_inference_steps` as `steps`",
         answer="`data[0].b64_json`",
     ),
 )

@@ -4,7 +4,6 @@ from typing import Any
 
 from ...errors import UpstreamFormatError
 from .base import (
-    KNOWN_PARAMETERS,
     Adapter,
     BodyInput,
     Outcome,
@@ -52,11 +51,10 @@ ADAPTER = Adapter(
     body=body,
     read=read,
     read_poll=read_poll,
-    takes=KNOWN_PARAMETERS - {"scheduler"},
     cdn_hosts=("*.wavespeed.ai", "d1q70pf5vjeyhc.cloudfront.net"),
     docs=ProviderDocs(
         route="`/wavespeed/api/v3/{providerId}`",
-        parameters="all but `scheduler`",
+        parameters="all",
         answer="a job polled every 0.5 s until `completed`, then `outputs[0]` downloaded",
     ),
 )

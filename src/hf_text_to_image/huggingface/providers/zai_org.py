@@ -57,11 +57,10 @@ ADAPTER = Adapter(
     read=read,
     read_poll=read_poll,
     headers={"Accept-Language": "en-US,en", "x-source-channel": "hugging_face"},
-    takes=frozenset({"width", "height"}),
     cdn_hosts=("*.bigmodel.cn", "*.z.ai"),
     docs=ProviderDocs(
         route="`/zai-org/api/paas/v4/async/images/generations`",
-        parameters='`width`+`height` as `size: "WxH"`',
+        parameters='all; `width`+`height` as `size: "WxH"`',
         answer="a task polled every 5 s until `SUCCESS`, then `image_result[0].url` downloaded",
     ),
 )
