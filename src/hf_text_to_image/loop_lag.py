@@ -1,6 +1,6 @@
 """How long the event loop was held: a 1 ms ticker measures how late each of its wake-ups ran.
 
-Opt-in (`LOOP_LAG_PROBE`): a thousand wake-ups a second cost about 2% of a core. The
+Opt-in (`LOOP_LAG_PROBE`): a thousand wake-ups a second cost about 5% of a core. The
 figures go to `/metrics` as a histogram (late ticks by how late) and the worst lag seen.
 """
 
