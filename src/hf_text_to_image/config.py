@@ -1,16 +1,22 @@
 """Service settings, read from the environment and `.env` (never at import time)."""
 
-from pathlib import Path
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, StringConstraints, field_validator
+import httpx
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .huggingface.providers import DEFAULT_CDN_HOSTS, Provider
 from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
-
-# The repository's `.env`, found whether the service starts from the root or from `src/`.
-_REPOSITORY_ENV_FILE = Path(__file__).resolve().parents[2] / ".env"
 
 # The released engine's object store beside it: MinIO as its Docker Compose setup and as its
 # Kubernetes manifests name it. Names without a dot resolve only inside that setup.
@@ -30,11 +36,44 @@ Scheme = Literal["https", "http"]
 HTTPS_ONLY: tuple[Scheme, ...] = ("https",)
 
 
+def _network(value: object) -> object:
+    """A network as written (`10.0.0.0/8`, `fd00::/8`, one address); host bits are dropped."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError as error:
+        raise ValueError("is not an IP network such as 10.0.0.0/8 or fd00::/8") from error
+
+
+def _origin(value: str) -> str:
+    """`scheme://host:port` with the default port made explicit, IPv6 in brackets."""
+    try:
+        url = httpx.URL(value.strip())
+    except httpx.InvalidURL as error:
+        raise ValueError(f"is not a URL ({error})") from error
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an http(s) origin such as http://minio:9000")
+    if url.path not in ("", "/") or url.query or url.fragment or url.userinfo:
+        raise ValueError("must be an origin only (scheme://host:port): no path, query or user")
+    host = url.host.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
+# An IP network such as 10.0.0.0/8 (a mask past the address's length is refused).
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_network)]
+# An origin such as http://minio:9000, kept as `scheme://host:port`.
+Origin = Annotated[str, AfterValidator(_origin)]
+
+
 class Settings(BaseSettings):
     """Every knob of the service; the names match `.env` and `kubernetes/config-map.yml`."""
 
     model_config = SettingsConfigDict(
-        env_file=(_REPOSITORY_ENV_FILE, ".env"),
+        # The working directory's; the repository's entry point (src/main.py) names its own.
+        env_file=".env",
         env_file_encoding="utf-8",
         env_ignore_empty=True,
         case_sensitive=False,
@@ -81,7 +120,7 @@ class Settings(BaseSettings):
 
     # Where the service may connect to on a caller's behalf.
     outbound_allowed_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
-    outbound_allowed_networks: list[str] = Field(default_factory=list)
+    outbound_allowed_networks: list[Network] = Field(default_factory=list)
     outbound_allowed_schemes: list[Scheme] = Field(default_factory=lambda: list(HTTPS_ONLY))
     # Development only: admits http and https to this machine (localhost, 127.0.0.0/8, ::1),
     # e.g. `python -m hf_text_to_image.local_upstream`, without touching the lists above.
@@ -97,8 +136,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
     # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = those
     # of engine_urls. s3_host may also use trusted_s3_origins (the released engine's MinIO).
-    trusted_engine_origins: list[str] = Field(default_factory=list)
-    trusted_s3_origins: list[str] = Field(default_factory=lambda: list(DEFAULT_S3_ORIGINS))
+    trusted_engine_origins: list[Origin] = Field(default_factory=list)
+    trusted_s3_origins: list[Origin] = Field(default_factory=lambda: list(DEFAULT_S3_ORIGINS))
 
     # Observability.
     # A 1 ms ticker that measures how long the event loop is held (/metrics); off: it costs CPU.

@@ -71,10 +71,7 @@ class OutboundPolicy:
         return cls(
             allowed_schemes=tuple(settings.outbound_allowed_schemes),
             allowed_hosts=tuple(settings.outbound_allowed_hosts),
-            allowed_networks=tuple(
-                ipaddress.ip_network(network, strict=False)
-                for network in settings.outbound_allowed_networks
-            ),
+            allowed_networks=tuple(settings.outbound_allowed_networks),
             allows_loopback=settings.allow_loopback_upstreams,
         )
 

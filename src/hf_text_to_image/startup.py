@@ -6,6 +6,7 @@ import re
 import sys
 import types
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
@@ -191,10 +192,13 @@ def settings_error_sentences(error: ValidationError | SettingsError) -> list[str
     return [sentence(name, [problem], None, secret=is_secret(name, Settings.model_fields[name]))]
 
 
-def load_settings() -> Settings:
-    """The settings from the environment and `.env`; wrong ones end the process with exit 2."""
+def load_settings(env_file: Path | str = ".env") -> Settings:
+    """The settings from the environment and `env_file`; wrong ones end the process with exit 2.
+
+    `env_file` is read when it exists; the environment wins over it.
+    """
     try:
-        return Settings()
+        return Settings(_env_file=env_file)
     except (ValidationError, SettingsError) as error:
         sentences = settings_error_sentences(error)
         heading = "setting is" if len(sentences) == 1 else "settings are"
