@@ -18,19 +18,24 @@ from hf_text_to_image.storage import s3
 from hf_text_to_image.storage.s3 import S3ClientPool, describe_s3_failure
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[tuple[str, str]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
+def boto3_client(endpoint: str) -> Any:
+    """The engine's side of the bucket: boto3, as the engine would put and read objects."""
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="k",
         aws_secret_access_key="s",
     )
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[tuple[str, str]]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3_client(endpoint)
     bucket = f"engine-{uuid.uuid4()}"  # moto's state is shared by every server in the process
     client.create_bucket(Bucket=bucket)
     yield endpoint, bucket
@@ -58,13 +63,7 @@ async def test_put_then_get_round_trips(s3_endpoint: tuple[str, str]) -> None:
         assert await storage.get(key, max_bytes=1000) == b"\x89PNG data"
         assert await pool.storage_for(credentials(*s3_endpoint)) is not storage
         endpoint, bucket = s3_endpoint
-        stored = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="k",
-            aws_secret_access_key="s",
-        ).head_object(Bucket=bucket, Key=key)
+        stored = boto3_client(endpoint).head_object(Bucket=bucket, Key=key)
         assert stored["ContentType"] == "image/png"
     finally:
         await pool.close()
