@@ -4,7 +4,10 @@ import base64
 import io
 import json
 import logging
+import random
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +22,9 @@ from hf_text_to_image.errors import (
     UpstreamError,
     UpstreamFormatError,
 )
+from hf_text_to_image.huggingface import client as client_module
 from hf_text_to_image.huggingface.client import HuggingFaceClient
+from hf_text_to_image.huggingface.providers import hf_inference
 from hf_text_to_image.inputs import JsonDescription
 
 from .client_cases import (
@@ -273,3 +278,38 @@ async def test_generate_token_not_logged_on_success(
 
     assert "failed (ConnectError)" in caplog.text
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("side", "off_the_loop"), [(64, False), (400, True)])
+async def test_large_answers_are_read_in_a_worker_thread(
+    client: HuggingFaceClient,
+    hf_api: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    side: int,
+    off_the_loop: bool,
+) -> None:
+    """Over 256 KB, parsing the JSON, decoding base64 and walking the PNG leave the loop."""
+    noise = Image.frombytes("RGB", (side, side), random.Random(side).randbytes(side * side * 3))
+    output = io.BytesIO()
+    noise.save(output, format="PNG")
+    png = output.getvalue()
+    ran_in: list[threading.Thread] = []
+
+    def recorded(work: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+        def run(data: bytes) -> Any:
+            ran_in.append(threading.current_thread())
+            return work(data)
+
+        return run
+
+    monkeypatch.setattr(hf_inference, "extract_image", recorded(hf_inference.extract_image))
+    monkeypatch.setattr(client_module, "to_png", recorded(client_module.to_png))
+    hf_api.post(MODEL_PATH).respond(200, json={"image": base64.b64encode(png).decode()})
+
+    image = await client.generate(describe(), "A hummingbird", NO_OPERATOR_TOKEN)
+
+    assert image.png.data == png
+    assert len(ran_in) == 2
+    loop_thread = threading.current_thread()
+    assert all((thread is not loop_thread) is off_the_loop for thread in ran_in)
