@@ -5,6 +5,7 @@ provider's adapter), follow (polling.py), convert. Its collaborators are handed 
 `build_hf_client` wires them from the settings.
 """
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -34,7 +35,8 @@ from .upstream import Upstream
 
 logger = logging.getLogger(__name__)
 
-# Retired URLs already warned about; past this many, the oldest is forgotten.
+# Retired URLs already warned about (by digest: a URL can be 64 KB); past this many, the
+# oldest is forgotten.
 LEGACY_URLS_REMEMBERED = 256
 # Answers up to this size are read on the event loop (well under a millisecond of CPU);
 # larger ones (JSON parsing, base64, a PNG's CRCs over megabytes) in a worker thread.
@@ -76,7 +78,7 @@ class HuggingFaceClient:
         self._follower = follower
         self._conversions = conversions
         self._pacing = pacing
-        self._legacy_urls_seen: dict[str, None] = {}
+        self._legacy_urls_seen: dict[bytes, None] = {}
 
     async def generate(
         self, description: JsonDescription, prompt: str, grant: TokenGrant
@@ -137,10 +139,20 @@ class HuggingFaceClient:
             entry, model, settings.router_url_string, str(settings.hf_model_base_url)
         )
 
+    @property
+    def provider_mappings(self) -> ProviderMappings:
+        return self._mappings
+
+    @property
+    def legacy_urls_remembered(self) -> int:
+        """Retired URLs warned about and still remembered (at most LEGACY_URLS_REMEMBERED)."""
+        return len(self._legacy_urls_seen)
+
     def _warn_legacy(self, route: Route) -> None:
         legacy = route.rewritten_from
-        if legacy and legacy not in self._legacy_urls_seen:
-            self._legacy_urls_seen[legacy] = None
+        digest = hashlib.sha256(legacy.encode()).digest() if legacy else b""
+        if legacy and digest not in self._legacy_urls_seen:
+            self._legacy_urls_seen[digest] = None
             if len(self._legacy_urls_seen) > LEGACY_URLS_REMEMBERED:
                 del self._legacy_urls_seen[next(iter(self._legacy_urls_seen))]
             logger.warning(

@@ -95,6 +95,11 @@ class ProviderMappings:
         self._cache: OrderedDict[str, tuple[float, list[ProviderEntry]]] = OrderedDict()
         self.lookups = 0
 
+    @property
+    def cached_models(self) -> int:
+        """Models whose providers are kept (at most MAX_CACHED_MODELS)."""
+        return len(self._cache)
+
     async def entries(self, model: str, token: str) -> list[ProviderEntry]:
         cached = self._cache.get(model)
         if cached and cached[0] > self._clock():
