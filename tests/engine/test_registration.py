@@ -1,10 +1,10 @@
 """Registration loops under an unexpected error: logged with their name, resumed."""
 
 import logging
-import threading
 
 import pytest
 from standins.engine import EngineStandIn
+from standins.faults import failing_once
 from standins.fixtures import Start
 from standins.servers import wait_for
 
@@ -18,16 +18,8 @@ def test_heartbeat_resumes_after_an_unexpected_error(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    ping = EngineClient.ping
-    failed = threading.Event()
-
-    async def ping_failing_once(self: EngineClient, slug: str) -> bool:
-        if not failed.is_set():
-            failed.set()
-            raise RuntimeError("a bug in the heartbeat")
-        return await ping(self, slug)
-
-    monkeypatch.setattr(EngineClient, "ping", ping_failing_once)
+    ping, failed = failing_once(EngineClient.ping, RuntimeError("a bug in the heartbeat"))
+    monkeypatch.setattr(EngineClient, "ping", ping)
     start_service(heartbeat_interval=0.05)
 
     wait_for(failed.is_set)

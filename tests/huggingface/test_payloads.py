@@ -14,33 +14,19 @@ from hf_text_to_image.huggingface.payloads import (
     build_request,
     encode_json,
 )
-from hf_text_to_image.huggingface.routing import (
-    Route,
-    route_for_hf_inference,
-    route_for_url,
-)
 from hf_text_to_image.inputs import JsonDescription
 
-TOKEN = "hf_SECRETtoken1234567890"
+from .test_routing import (
+    BASE_URL,
+    LEGACY_URL,
+    MODEL,
+    ROUTER_URL,
+    TOKEN,
+    description,
+    resolve_target,
+)
+
 DEFAULT_TOKEN = "hf_OPERATORtoken0987654321"
-BASE_URL = "https://router.huggingface.co/hf-inference/models/"
-MODEL = "stabilityai/stable-diffusion-3-medium-diffusers"
-ROUTER_URL = BASE_URL + MODEL
-LEGACY_URL = "https://api-inference.huggingface.co/models/" + MODEL
-
-
-def description(**fields: Any) -> JsonDescription:
-    fields.setdefault("api_token", TOKEN)
-    if "model" not in fields:
-        fields.setdefault("api_url", ROUTER_URL)
-    return JsonDescription.model_validate(fields)
-
-
-def resolve_target(described: JsonDescription, model_base_url: str) -> Route:
-    """Where the client sends a description with `api_url`, or `model` on hf-inference."""
-    if described.api_url:
-        return route_for_url(described, "https://router.huggingface.co")
-    return route_for_hf_inference(described.model or "", model_base_url)
 
 
 def build_inference_request(

@@ -19,7 +19,7 @@ from hf_text_to_image.inputs import JsonDescription
 
 ROUTER = "https://router.huggingface.co"
 
-TOKEN = "hf_RoutingToken12345"
+TOKEN = "hf_SECRETtoken1234567890"
 BASE_URL = "https://router.huggingface.co/hf-inference/models/"
 MODEL = "stabilityai/stable-diffusion-3-medium-diffusers"
 ROUTER_URL = BASE_URL + MODEL

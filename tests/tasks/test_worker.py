@@ -1,12 +1,11 @@
 """The worker pool under an unexpected error: the worker is logged by name and resumes."""
 
 import logging
-import threading
-from typing import Any
 
 import httpx
 import pytest
 from standins.engine import EngineStandIn
+from standins.faults import failing_once
 from standins.fixtures import Start, service_task, wait_for_report
 
 from hf_text_to_image.tasks.board import TaskBoard
@@ -18,16 +17,8 @@ def test_a_worker_resumes_after_an_unexpected_error(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    take_next = TaskBoard.next
-    failed = threading.Event()
-
-    async def next_failing_once(self: TaskBoard) -> Any:
-        if not failed.is_set():
-            failed.set()
-            raise RuntimeError("a bug in the queue")
-        return await take_next(self)
-
-    monkeypatch.setattr(TaskBoard, "next", next_failing_once)
+    take_next, failed = failing_once(TaskBoard.next, RuntimeError("a bug in the queue"))
+    monkeypatch.setattr(TaskBoard, "next", take_next)
     # One worker: without its restart, no task would ever run.
     service = start_service(max_concurrent_tasks=1)
     task = service_task(engine)
