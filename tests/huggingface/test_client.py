@@ -281,7 +281,7 @@ async def test_generate_token_not_logged_on_success(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("side", "off_the_loop"), [(64, False), (400, True)])
+@pytest.mark.parametrize(("side", "off_the_loop"), [(64, False), (640, True)])
 async def test_large_answers_are_read_in_a_worker_thread(
     client: HuggingFaceClient,
     hf_api: respx.MockRouter,
@@ -289,7 +289,7 @@ async def test_large_answers_are_read_in_a_worker_thread(
     side: int,
     off_the_loop: bool,
 ) -> None:
-    """Over 256 KB, parsing the JSON, decoding base64 and walking the PNG leave the loop."""
+    """Over 1 MB, parsing the JSON, decoding base64 and walking the PNG leave the loop."""
     noise = Image.frombytes("RGB", (side, side), random.Random(side).randbytes(side * side * 3))
     output = io.BytesIO()
     noise.save(output, format="PNG")
