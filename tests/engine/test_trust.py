@@ -97,3 +97,20 @@ def test_explicit_origins_replace_the_engines(make_settings: Callable[..., Setti
         "s3_host",
     ]
     assert trust.hosts == {"engine.example", ["store", "9000"][0]}
+
+
+@pytest.mark.parametrize(
+    ("callback_url", "own"),
+    [
+        ("http://engine:8080/tasks/1", True),
+        ("http://engine:8080/prefix/tasks/1", True),
+        ("http://engine:8080/tasks/2", False),
+        ("http://engine:8080/services/1", False),
+        ("http://engine:8080/tasks/1?x=1", False),
+        ("http://engine:8080/tasks/1/", False),
+    ],
+)
+def test_callback_must_be_the_tasks_own(callback_url: str, own: bool) -> None:
+    task = make_task(storage_url="http://engine:8080/storage")
+    task.callback_url = callback_url
+    assert EngineTrust.callback_is_the_tasks_own(task) is own

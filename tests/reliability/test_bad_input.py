@@ -213,6 +213,8 @@ def test_by_default_only_the_engines_served_hand_out_tasks(
         foreign_callback["callback_url"] = f"{elsewhere.url}/tasks/{uuid.uuid4()}"
         foreign_storage = service_task(engine)
         foreign_storage["storage_url"] = f"{elsewhere.url}/storage"
+        other_task = service_task(engine)  # the engine's own origin, another task's callback
+        other_task["callback_url"] = f"{engine.public_url}/tasks/{uuid.uuid4()}"
         foreign_s3 = service_task(engine)
         del foreign_s3["storage_url"]
         foreign_s3.update(S3_FORM, s3_host=elsewhere.url)
@@ -224,6 +226,7 @@ def test_by_default_only_the_engines_served_hand_out_tasks(
                 ("s3_host", foreign_s3),
             ]
         }
+        other_answer = httpx.post(f"{service.url}/compute", json=other_task)
         trusted = service_task(engine)
         assert httpx.post(f"{service.url}/compute", json=trusted).status_code == 200
         assert wait_for_report(engine, trusted["task"]["id"])["status"] == "finished"
@@ -232,7 +235,9 @@ def test_by_default_only_the_engines_served_hand_out_tasks(
         assert answer.status_code == 403, field
         assert field in answer.json()["detail"]
         assert "VerySecretS3Key" not in answer.text
-    for task in (foreign_callback, foreign_storage, foreign_s3):
+    assert other_answer.status_code == 403
+    assert "/tasks/{id} of this very task" in other_answer.json()["detail"]
+    for task in (foreign_callback, foreign_storage, foreign_s3, other_task):
         assert engine.reports_for(task["task"]["id"]) == []
 
 

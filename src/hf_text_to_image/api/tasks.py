@@ -29,6 +29,11 @@ async def trusted_task(
             f"The task's {', '.join(fields)} is not on the origin of an engine this service "
             "serves (ENGINE_URLS, TRUSTED_ENGINE_ORIGINS; TRUSTED_S3_ORIGINS for s3_host)."
         )
+    if not trust.callback_is_the_tasks_own(service_task):
+        metrics.tasks_rejected.labels("untrusted").inc()
+        raise UntrustedEngineError(
+            "The task's callback_url must be the engine's /tasks/{id} of this very task."
+        )
     return service_task
 
 

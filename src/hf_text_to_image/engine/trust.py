@@ -53,6 +53,16 @@ class EngineTrust:
         """The host names (or addresses) of every trusted origin, as the HTTP client sees them."""
         return frozenset(parse_http_url(origin).host for origin in self.engine | self.s3)
 
+    @staticmethod
+    def callback_is_the_tasks_own(service_task: ServiceTask) -> bool:
+        """Whether `callback_url` is `.../tasks/{id}` of this very task, as engines build it.
+
+        On a trusted origin, any other path would have the report PATCH another task, or
+        another resource, of the engine.
+        """
+        url = parse_http_url(service_task.callback_url)
+        return url.path.split("/")[-2:] == ["tasks", service_task.task.id] and not url.query
+
     def untrusted_fields(self, service_task: ServiceTask) -> list[str]:
         """The fields of the task whose URL is not on a trusted origin."""
         return [
