@@ -9,6 +9,7 @@ import pytest
 from standins.process import REPOSITORY
 
 from hf_text_to_image.__main__ import build_parser
+from hf_text_to_image.__main__ import main as cli_main
 from hf_text_to_image.config import Settings
 from hf_text_to_image.logs import CAPPED_LOGGERS, configure_logging
 from hf_text_to_image.startup import (
@@ -145,32 +146,31 @@ def test_summary_lists_every_setting_and_secrets_only_as_set(
         assert f" {name.upper()}=" in f" {summary}"
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [sys.executable, "-m", "uvicorn", "main:app", "--app-dir", "src", "--port", "0"],
-        [sys.executable, "-m", "hf_text_to_image"],
-    ],
-    ids=["uvicorn main:app", "python -m hf_text_to_image"],
-)
-def test_every_way_of_starting_exits_2_with_sentences_and_no_traceback(
-    command: list[str],
-) -> None:
+def test_uvicorn_main_app_exits_2_with_sentences_and_no_traceback() -> None:
+    """Through uvicorn's own import of `main:app`, in a process of its own."""
     env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "verbose", "PYTHONPATH": str(REPOSITORY / "src")}
+    command = [sys.executable, "-m", "uvicorn", "main:app", "--app-dir", "src", "--port", "0"]
 
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        command,
-        cwd=REPOSITORY,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60, check=False
     )
 
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert "LOG_LEVEL='VERBOSE' is not one of the allowed values" in done.stderr
+
+
+def test_python_m_exits_2_with_sentences_and_no_traceback(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m hf_text_to_image` runs `main()`: the same refusal, before serving anything."""
+    clean_env.setenv("LOG_LEVEL", "verbose")
+
+    with pytest.raises(SystemExit) as stopped:
+        cli_main([])
+
+    assert stopped.value.code == 2
+    assert "LOG_LEVEL='VERBOSE' is not one of the allowed values" in capsys.readouterr().err
 
 
 def test_help_names_the_options_and_their_environment(capsys: pytest.CaptureFixture[str]) -> None:
