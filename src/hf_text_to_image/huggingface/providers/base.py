@@ -129,6 +129,16 @@ def size_text(parameters: dict[str, Any], separator: str = "x") -> str | None:
     return None
 
 
+def with_size(head: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """`head`, then the parameters, with `width` and `height` joined last as `size: "WxH"`."""
+    rest = dict(parameters)
+    size = size_text(rest)
+    document = {**head, **rest}
+    if size:
+        document["size"] = size
+    return document
+
+
 def router_path(url: str, router_base: str, provider: str) -> httpx.URL:
     """A provider's own job URL, re-rooted on the router (the path kept, the host replaced)."""
     parsed = httpx.URL(url)

@@ -9,22 +9,13 @@ from .base import (
     ProviderDocs,
     generations_reader,
     no_model_in_route,
-    size_text,
+    with_size,
 )
 
 
 def body(given: BodyInput) -> dict[str, Any]:
-    parameters = dict(given.parameters)
-    size = size_text(parameters)
-    document = {
-        "response_format": "b64_json",
-        "prompt": given.prompt,
-        "model": given.provider_model,
-        **parameters,
-    }
-    if size:
-        document["size"] = size
-    return document
+    head = {"response_format": "b64_json", "prompt": given.prompt, "model": given.provider_model}
+    return with_size(head, given.parameters)
 
 
 ADAPTER = Adapter(

@@ -17,17 +17,12 @@ from .base import (
     mapping,
     no_model_in_route,
     parse_json_answer,
-    size_text,
+    with_size,
 )
 
 
 def body(given: BodyInput) -> dict[str, Any]:
-    parameters = dict(given.parameters)
-    size = size_text(parameters)
-    document = {"model": given.provider_model, "prompt": given.prompt, **parameters}
-    if size:
-        document["size"] = size
-    return document
+    return with_size({"model": given.provider_model, "prompt": given.prompt}, given.parameters)
 
 
 def read(answer: bytes, router_base: str) -> Outcome:
