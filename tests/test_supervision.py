@@ -2,9 +2,16 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 
+import httpx
 import pytest
+from standins.faults import failing_once
+from standins.servers import UvicornThread, bind_loopback, wait_for
 
+from hf_text_to_image.config import Settings
+from hf_text_to_image.loop_lag import LoopLagProbe
+from hf_text_to_image.main import create_app
 from hf_text_to_image.pacing import Pacing
 from hf_text_to_image.supervision import keep_running, spawn, spawn_forever
 
@@ -106,3 +113,27 @@ async def test_a_one_shot_task_that_fails_is_logged_with_its_name(
     [record] = failures_logged(caplog, "shutdown report of task t1")
     assert record.exc_info is not None
     assert record.exc_info[0] is LookupError
+
+
+def test_the_loop_lag_probe_resumes_after_an_unexpected_error(
+    make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run, failed = failing_once(LoopLagProbe.run, RuntimeError("a bug in the probe"))
+    monkeypatch.setattr(LoopLagProbe, "run", run)
+    sock = bind_loopback()
+    app = create_app(make_settings(loop_lag_probe=True))
+    with UvicornThread(app, sock) as service:
+
+        def ticks() -> float:
+            page = httpx.get(f"{service.url}/metrics").text
+            line = next(
+                ln for ln in page.splitlines() if ln.startswith("event_loop_lag_seconds_count")
+            )
+            return float(line.split()[-1])
+
+        # What a scraper reads: the restarted probe's ticks.
+        wait_for(lambda: ticks() > 10)
+    assert failed.is_set()
+    assert failures_logged(caplog, "loop-lag probe")

@@ -9,6 +9,7 @@ from standins.fixtures import Start
 from standins.servers import wait_for
 
 from hf_text_to_image.engine.client import EngineClient
+from hf_text_to_image.engine.registration import Registrations
 from hf_text_to_image.service import SLUG
 
 
@@ -35,3 +36,23 @@ def test_heartbeat_resumes_after_an_unexpected_error(
     ]
     assert failure.exc_info is not None
     assert failure.exc_info[0] is RuntimeError
+
+
+def test_the_self_check_resumes_after_an_unexpected_error(
+    start_service: Start,
+    engine: EngineStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    check, failed = failing_once(
+        Registrations._wait_for_server, RuntimeError("a bug in the self-check")
+    )
+    monkeypatch.setattr(Registrations, "_wait_for_server", check)
+    start_service()
+
+    # Without its restart, the engines would never be announced to.
+    wait_for(lambda: SLUG in engine.services)
+    assert failed.is_set()
+    assert any(
+        "'self-check'" in record.getMessage() and record.exc_info for record in caplog.records
+    )
