@@ -142,6 +142,14 @@ def test_upstream_refusal_comes_back_in_openai_error_shape(
     }
     direct = httpx.post(f"{url}/process", files=files, timeout=30)
     assert direct.json()["detail"] == error.body["message"]
+    # Both counted by endpoint, provider and status; the provider named on the refusal too.
+    assert direct.headers["x-provider"] == "hf-inference"
+    metrics = httpx.get(f"{url}/metrics").text
+    for endpoint in ("/v1/images/generations", "/process"):
+        line = (
+            f'direct_requests_total{{endpoint="{endpoint}",provider="hf-inference",status="502"}}'
+        )
+        assert f"{line} 1.0" in metrics, endpoint
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,16 @@ logger = logging.getLogger(__name__)
 
 
 def error_headers(error: ServiceError) -> dict[str, str] | None:
-    """What a client needs beside the sentence: when to retry, how to authenticate."""
+    """What a client needs beside the sentence: when to retry, how to authenticate, and
+    which provider failed (as `X-Provider`, the header a success carries too)."""
+    headers: dict[str, str] = {}
     if isinstance(error, ServiceBusyError):
-        return {"Retry-After": "5"}
+        headers["Retry-After"] = "5"
     if isinstance(error, AccessRefusedError):
-        return {"WWW-Authenticate": "Bearer"}
-    return None
+        headers["WWW-Authenticate"] = "Bearer"
+    if error.provider:
+        headers["X-Provider"] = error.provider
+    return headers or None
 
 
 def log_refusal(request: Request, error: ServiceError) -> None:

@@ -24,6 +24,7 @@ from ..huggingface.providers import Provider
 from ..inputs import MODEL_ID_PATTERN, JsonDescription, SamplingParameters
 from .access import token_grant
 from .answers import json_answer
+from .counting import CountedRoute
 from .deps import ClientDep, DirectCapacityDep, SettingsDep, runtime_of
 from .direct import image_headers
 from .handlers import error_headers, log_refusal
@@ -200,7 +201,11 @@ class OpenAIRoute(APIRoute):
         return handle
 
 
-router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=OpenAIRoute)
+class CountedOpenAIRoute(CountedRoute, OpenAIRoute):
+    """OpenAI's error shape inside, `direct_requests_total` counting every answer outside."""
+
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"], route_class=CountedOpenAIRoute)
 # The bearer is the caller's Hugging Face token, or one of the operator's API keys.
 GrantDep = Annotated[
     TokenGrant,
