@@ -15,6 +15,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .billing import BILL_TO_PATTERN
 from .huggingface.providers import DEFAULT_CDN_HOSTS, Provider
 from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
@@ -107,6 +108,8 @@ class Settings(BaseSettings):
     hf_router_url: HttpUrl = HttpUrl("https://router.huggingface.co")
     hf_hub_url: HttpUrl = HttpUrl("https://huggingface.co")
     hf_default_provider: Provider = "auto"
+    # The organisation billed for router calls (X-HF-Bill-To) when a description names none.
+    hf_bill_to: str | None = Field(default=None, pattern=BILL_TO_PATTERN)
     hf_provider_mapping_ttl: float = Field(default=600.0, ge=0)
     hf_max_poll_interval: float = Field(default=5.0, gt=0)
     provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_CDN_HOSTS))

@@ -7,6 +7,7 @@ ServiceError                      base; `message` is user-facing, `http_status` 
 │   └── MalformedRequestError     the request is not the form the endpoint takes (422)
 ├── UpstreamError                 the inference API answered with an error (502)
 │   ├── UpstreamFormatError       it answered 200 with something that is not an image (502)
+│   ├── UpstreamUnreachableError  no connection could be made, or it broke (502)
 │   ├── ModelLoadingError         the model was still loading after every retry (503)
 │   └── UpstreamTimeoutError      it did not answer in time (504)
 ├── StorageError                  task files could not be read or written (502)
@@ -56,6 +57,10 @@ class UpstreamError(ServiceError):
 
 
 class UpstreamFormatError(UpstreamError):
+    pass
+
+
+class UpstreamUnreachableError(UpstreamError):
     pass
 
 

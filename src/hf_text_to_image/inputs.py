@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from .billing import BILL_TO_PATTERN
 from .errors import InvalidInputError
 from .huggingface.providers import Provider
 from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
@@ -122,6 +123,11 @@ class JsonDescription(BaseModel):
         description="Send `parameters` at the top level of the body (dedicated endpoints).",
     )
     use_cache: bool = Field(default=True, description="`false` sends `x-use-cache: false`.")
+    bill_to: str | None = Field(
+        default=None,
+        pattern=BILL_TO_PATTERN,
+        description="A Hub organisation to bill the router calls to (`X-HF-Bill-To`).",
+    )
     n: int = Field(
         default=1,
         ge=1,

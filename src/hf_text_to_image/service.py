@@ -39,10 +39,15 @@ The image is always returned as a real PNG, whatever format the model answered i
 | `api_token` | yes, unless the operator set a default token | your Hugging Face access token (`hf_...`) with the "Make calls to Inference Providers" permission |
 | `api_url` | `api_url` or `model` | the URL to call: a router URL, an Inference Endpoint; the retired `https://api-inference.huggingface.co/models/...` form is rewritten to the router |
 | `model` | `api_url` or `model` | a model id such as `black-forest-labs/FLUX.1-dev` |
-| `provider` | no | with `model`: `auto` (the first live Inference Provider), {NAMED_PROVIDERS} |
+| `provider` | no | with `model`: `auto` (the first live Inference Provider, the next live one when it is down), {NAMED_PROVIDERS} |
 | `parameters` | no | `guidance_scale` (0-100), `negative_prompt`, `num_inference_steps` (1-1000), `width` and `height` (64-4096), `scheduler`, `seed`; the older `target_size: {{"width", "height"}}` is accepted; other keys are passed through |
 | `flat_parameters` | no | `true` sends the parameters beside `inputs` instead of under `parameters`, for endpoints that expect them there |
 | `use_cache` | no | `false` asks the API not to answer from its cache |
+| `bill_to` | no | a Hub organisation billed for the call (`X-HF-Bill-To`, router calls only) |
+| `n` | no | 1 for an engine task; `POST /process` with a JSON answer makes up to 10 (seeds seed, seed+1, ...) |
+
+Every PNG carries its prompt, parameters, seed and model as text chunks (the Stable Diffusion
+web UIs' `parameters`, and a JSON record); a seed is chosen when none is given.
 
 Example:
 

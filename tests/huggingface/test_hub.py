@@ -10,7 +10,7 @@ from hf_text_to_image.errors import InvalidInputError, UpstreamError
 from hf_text_to_image.huggingface.hub import (
     ProviderEntry,
     ProviderMappings,
-    choose_provider,
+    choose_providers,
     parse_provider_mapping,
 )
 
@@ -46,26 +46,32 @@ def test_parse_provider_mapping_dict_and_list_shapes() -> None:
     assert parse_provider_mapping(["nonsense"]) == []
 
 
-def test_choose_provider_auto_takes_the_first_live_one() -> None:
+def test_auto_takes_every_live_provider_in_the_hubs_order() -> None:
     entries = parse_provider_mapping({"inferenceProviderMapping": MAPPING})
-    assert choose_provider(entries, FLUX, "auto").provider == "replicate"
-    assert choose_provider(entries, FLUX, "fal-ai").provider_model == "fal-ai/flux/dev"
+    chosen = choose_providers(entries, FLUX, "auto")
+    assert [entry.provider for entry in chosen] == ["replicate", "together"]
+    [named] = choose_providers(entries, FLUX, "fal-ai")
+    assert named.provider_model == "fal-ai/flux/dev"  # named: taken whatever its status
 
 
-def test_choose_provider_errors_name_the_model() -> None:
+def test_choose_providers_errors_name_the_model() -> None:
     entries = parse_provider_mapping({"inferenceProviderMapping": MAPPING})
     with pytest.raises(
         InvalidInputError, match=r"nscale does not serve .* served by: fal-ai, replicate, together"
     ):
-        choose_provider(entries, FLUX, "nscale")
+        choose_providers(entries, FLUX, "nscale")
     chat = [ProviderEntry("together", "x", "conversational", "live")]
     with pytest.raises(InvalidInputError, match=f"No inference provider serves {FLUX}"):
-        choose_provider(chat, FLUX, "auto")
+        choose_providers(chat, FLUX, "auto")
 
 
-def test_choose_provider_falls_back_to_staging_when_none_is_live() -> None:
-    staging = [ProviderEntry("fal-ai", "fal-ai/flux/dev", "text-to-image", "staging")]
-    assert choose_provider(staging, FLUX, "auto").provider == "fal-ai"
+def test_auto_skips_providers_that_are_not_live() -> None:
+    staging = [
+        ProviderEntry("fal-ai", "fal-ai/flux/dev", "text-to-image", "staging"),
+        ProviderEntry("replicate", "b/flux", "text-to-image", "error"),
+    ]
+    with pytest.raises(UpstreamError, match=r"live now: fal-ai \(staging\), replicate \(error\)"):
+        choose_providers(staging, FLUX, "auto")
 
 
 class Clock:

@@ -2,7 +2,6 @@
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -47,29 +46,6 @@ FAILURES = {
     "deepinfra": "model not available",
 }
 IDS = [case[0] for case in PROVIDERS]
-
-
-@pytest.fixture
-def providers() -> Iterator[ProvidersStandIn]:
-    standin = ProvidersStandIn()
-    with UvicornThread(standin.app) as server:
-        standin.url = server.url
-        yield standin
-
-
-@pytest.fixture
-def start_with_providers(start_service: Start, providers: ProvidersStandIn) -> Start:
-    def start(**overrides: Any) -> UvicornThread:
-        return start_service(
-            hf_router_url=providers.url,
-            hf_hub_url=providers.url,
-            hf_model_base_url=f"{providers.url}/hf-inference/models/",
-            hf_default_provider="auto",
-            hf_max_poll_interval=0.01,
-            **overrides,
-        )
-
-    return start
 
 
 def map_model(providers: ProvidersStandIn, provider: str, provider_model: str) -> None:

@@ -6,6 +6,7 @@ Polling and result URLs point at the providers' own hosts, as the real ones do: 
 service must re-root them on the router.
 """
 
+import asyncio
 import base64
 import threading
 import uuid
@@ -36,6 +37,9 @@ class ProvidersStandIn:
     cdn_base: str = ""
     # Per provider: make it answer its failure (a refused request, or a job that fails).
     fail: set[str] = field(default_factory=set)
+    # Per provider: the router's answer while the provider is down (503, 500, ...), or, as
+    # "hang", no answer at all until the client gives up.
+    down: dict[str, int | str] = field(default_factory=dict)
     # Polls a job needs before it is done.
     polls_before_done: int = 2
     # The Hub's inferenceProviderMapping, per model id.
@@ -80,6 +84,14 @@ class ProvidersStandIn:
         @app.middleware("http")
         async def record(request: Request, call_next: Any) -> Any:
             self._record(request, await request.body())
+            provider = request.url.path.strip("/").split("/", 1)[0]
+            outage = self.down.get(provider)
+            if outage == "hang":
+                await asyncio.sleep(60)
+            if isinstance(outage, int):
+                # The router's words when the provider behind it fails.
+                message = f"Provider {provider} is unavailable, please try again later"
+                return JSONResponse({"error": message}, outage)
             return await call_next(request)
 
         @app.get("/api/models/{model:path}")

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..access import TokenGrant
+from ..billing import BILL_TO_PATTERN
 from ..errors import InvalidInputError, InvalidParameterError, ServiceError
 from ..generation import MAX_IMAGES, check_image_count, generate_images, image_seed
 from ..huggingface.providers import Provider
@@ -64,6 +65,11 @@ class ImagesRequest(SamplingParameters):
     user: str | None = Field(default=None, description="Accepted and not used.")
     provider: Provider | None = Field(
         default=None, description="The Inference Provider; `auto` (the default) or a name."
+    )
+    bill_to: str | None = Field(
+        default=None,
+        pattern=BILL_TO_PATTERN,
+        description="A Hub organisation to bill the router calls to (`X-HF-Bill-To`).",
     )
 
 
@@ -267,6 +273,7 @@ def to_description(body: ImagesRequest) -> JsonDescription:
             {
                 "model": body.model,
                 "provider": body.provider,
+                "bill_to": body.bill_to,
                 "n": body.n,
                 "parameters": {**parameters, **size_parameters(body.size)},
             }

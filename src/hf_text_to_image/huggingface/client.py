@@ -1,8 +1,9 @@
 """The Hugging Face client: one prompt in, one checked PNG out.
 
 `generate` reads as the data flows: route, build, guard, send (retries.py), read (the
-provider's adapter), follow (polling.py), convert. Its collaborators are handed in;
-`build_hf_client` wires them from the settings.
+provider's adapter), follow (polling.py), convert. With `auto`, a provider that is down
+(5xx, 503, a timeout, no connection) hands over to the next live one while the deadline
+allows. Its collaborators are handed in; `build_hf_client` wires them from the settings.
 """
 
 import hashlib
@@ -11,21 +12,29 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from ..access import TokenGrant
+from ..billing import bill_to_for
 from ..config import Settings
-from ..errors import ServiceError
+from ..errors import (
+    ModelLoadingError,
+    ServiceError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamUnreachableError,
+)
 from ..inputs import JsonDescription
 from ..metrics import Metrics
 from ..outbound import OutboundGuard
 from ..pacing import Pacing
 from ..redaction import redact
 from .decoding import PngImage, sniff_image_format, to_png
-from .hub import ProviderMappings, choose_provider
+from .hub import ProviderMappings, choose_providers
 from .payloads import build_request
 from .polling import JobFollower
 from .providers import ADAPTERS
@@ -43,6 +52,13 @@ LEGACY_URLS_REMEMBERED = 256
 # (JSON parsing, base64, CRCs over megabytes) go to a worker thread.
 INLINE_DECODE_BYTES = 1024 * 1024
 Decoded = TypeVar("Decoded")
+
+
+def provider_is_down(error: ServiceError) -> bool:
+    """A failure the next provider may not share: a 5xx, still loading, a timeout, no link."""
+    if isinstance(error, UpstreamTimeoutError | ModelLoadingError | UpstreamUnreachableError):
+        return True
+    return isinstance(error, UpstreamError) and (error.status_code or 0) >= 500
 
 
 @dataclass(frozen=True)
@@ -90,17 +106,40 @@ class HuggingFaceClient:
         """
         token = grant.token_for(description.api_token)
         deadline = self._pacing.clock() + self._settings.hf_retry_deadline
-        route = await self.route(description, token)
-        try:
-            return await self._generate_on(route, description, prompt, token, deadline)
-        except ServiceError as error:
-            error.provider = error.provider or route.provider  # for the metrics of the caller
-            raise
+        routes = await self.routes(description, token)
+        for route, next_route in pairwise(routes):
+            try:
+                return await self._generate_on(route, description, prompt, token, deadline)
+            except ServiceError as error:
+                if not provider_is_down(error) or self._pacing.clock() >= deadline:
+                    raise
+                logger.warning(
+                    "%s failed for %s (%s); trying %s",
+                    route.provider,
+                    route.model,
+                    error.message,
+                    next_route.provider,
+                )
+        return await self._generate_on(routes[-1], description, prompt, token, deadline)
 
     async def _generate_on(
         self, route: Route, description: JsonDescription, prompt: str, token: str, deadline: float
     ) -> GeneratedImage:
-        request = build_request(route, description, prompt, token)
+        """One provider's image; its failures name the provider (for the caller's metrics)."""
+        try:
+            return await self._generate_with(route, description, prompt, token, deadline)
+        except ServiceError as error:
+            error.provider = error.provider or route.provider
+            raise
+
+    async def _generate_with(
+        self, route: Route, description: JsonDescription, prompt: str, token: str, deadline: float
+    ) -> GeneratedImage:
+        settings = self._settings
+        bill_to = bill_to_for(
+            route.url, settings.router_url_string, description.bill_to, settings.hf_bill_to
+        )
+        request = build_request(route, description, prompt, token, bill_to=bill_to)
         await self._guard.check(request.target.url, field=target_field(route, description))
         started = self._pacing.clock()
         answer, attempts = await self._sender.send(request, deadline)
@@ -124,21 +163,26 @@ class HuggingFaceClient:
             request_id=answer.request_id,
         )
 
-    async def route(self, description: JsonDescription, token: str) -> Route:
-        """Where the request goes: the api_url's provider, hf-inference, or the Hub's choice."""
+    async def routes(self, description: JsonDescription, token: str) -> list[Route]:
+        """Where the request goes: the api_url's provider, hf-inference, the named provider,
+        or for `auto` every live one the Hub lists, in its order (the next one if one is down).
+        """
         settings = self._settings
         if description.api_url:
             route = route_for_url(description, settings.router_url_string)
             self._warn_legacy(route)
-            return route
+            return [route]
         model = description.model or ""
         provider = description.provider or settings.hf_default_provider
         if provider == "hf-inference":
-            return route_for_hf_inference(model, str(settings.hf_model_base_url))
-        entry = choose_provider(await self._mappings.entries(model, token), model, provider)
-        return route_for_entry(
-            entry, model, settings.router_url_string, str(settings.hf_model_base_url)
-        )
+            return [route_for_hf_inference(model, str(settings.hf_model_base_url))]
+        entries = choose_providers(await self._mappings.entries(model, token), model, provider)
+        return [
+            route_for_entry(
+                entry, model, settings.router_url_string, str(settings.hf_model_base_url)
+            )
+            for entry in entries
+        ]
 
     @property
     def provider_mappings(self) -> ProviderMappings:

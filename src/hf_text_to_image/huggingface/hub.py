@@ -51,8 +51,12 @@ def parse_provider_mapping(document: Any) -> list[ProviderEntry]:
     ]
 
 
-def choose_provider(entries: list[ProviderEntry], model: str, wanted: str) -> ProviderEntry:
-    """The named provider, or for `auto` the first live one, that serves text-to-image."""
+def choose_providers(entries: list[ProviderEntry], model: str, wanted: str) -> list[ProviderEntry]:
+    """The named provider; or for `auto` every live one, in the Hub's order, to fail over along.
+
+    `auto` skips providers whose status is not `live` (staging, error): none live is an error
+    naming them. A named provider is taken whatever its status (with a warning).
+    """
     candidates = [e for e in entries if e.task == TEXT_TO_IMAGE and e.provider in ADAPTERS]
     if not candidates:
         raise InvalidInputError(
@@ -61,13 +65,17 @@ def choose_provider(entries: list[ProviderEntry], model: str, wanted: str) -> Pr
     if wanted == "auto":
         live = [entry for entry in candidates if entry.status == "live"]
         if not live:
-            logger.warning("no live provider for %s; trying %s", model, candidates[0].provider)
-        return (live or candidates)[0]
+            statuses = ", ".join(f"{entry.provider} ({entry.status})" for entry in candidates)
+            raise UpstreamError(
+                f"No inference provider serves {model} live now: {statuses}; name one as "
+                "provider to try it anyway, or try again later."
+            )
+        return live
     for entry in candidates:
         if entry.provider == wanted:
             if entry.status != "live":
                 logger.warning("%s serves %s with status %s", wanted, model, entry.status)
-            return entry
+            return [entry]
     served_by = ", ".join(entry.provider for entry in candidates)
     raise InvalidInputError(
         f"The provider {wanted} does not serve {model} for text-to-image; it is served by: "

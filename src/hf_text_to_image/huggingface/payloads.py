@@ -18,7 +18,9 @@ class InferenceRequest:
     body: bytes
 
 
-def build_headers(token: str, *, use_cache: bool, wait_for_model: bool = False) -> dict[str, str]:
+def build_headers(
+    token: str, *, use_cache: bool, wait_for_model: bool = False, bill_to: str | None = None
+) -> dict[str, str]:
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
@@ -26,6 +28,8 @@ def build_headers(token: str, *, use_cache: bool, wait_for_model: bool = False) 
     }
     if not use_cache:
         headers["x-use-cache"] = "false"
+    if bill_to:
+        headers["X-HF-Bill-To"] = bill_to
     if wait_for_model:
         headers["x-wait-for-model"] = "true"
     return headers
@@ -37,7 +41,12 @@ def encode_json(document: Any) -> bytes:
 
 
 def build_request(
-    route: Route, description: JsonDescription, prompt: str, token: str
+    route: Route,
+    description: JsonDescription,
+    prompt: str,
+    token: str,
+    *,
+    bill_to: str | None = None,
 ) -> InferenceRequest:
     """The complete request for one prompt to the route's provider, as plain data."""
     adapter = ADAPTERS[route.provider]
@@ -48,5 +57,8 @@ def build_request(
         route.provider_model,
         flat_parameters=description.flat_parameters,
     )
-    headers = {**build_headers(token, use_cache=description.use_cache), **adapter.headers}
+    headers = {
+        **build_headers(token, use_cache=description.use_cache, bill_to=bill_to),
+        **adapter.headers,
+    }
     return InferenceRequest(route, headers, encode_json(body))

@@ -10,7 +10,7 @@ import anyio
 import httpx
 
 from ..config import Settings
-from ..errors import UpstreamError, UpstreamTimeoutError
+from ..errors import UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
 from ..pacing import Pacing, backoff_delay
 from .failures import estimated_load_time, upstream_error
 from .payloads import InferenceRequest
@@ -159,7 +159,7 @@ class RetryingSender:
         delay = self._pacing.backoff(
             attempt, first=FIRST_BACKOFF, cap=self._settings.hf_max_backoff
         )
-        return Retry(UpstreamError(message), delay)
+        return Retry(UpstreamUnreachableError(message), delay)
 
     def _judge(
         self, answer: UpstreamAnswer, request: InferenceRequest, attempt: int
