@@ -121,6 +121,7 @@ def build_lifespan(
             )
             s3_clients = S3ClientPool(
                 timeout=settings.engine_request_timeout,
+                resolver=build_connect_guard(settings, resolver),
                 connections=2 * settings.max_concurrent_tasks,
             )
             reporter = Reporter(

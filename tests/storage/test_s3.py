@@ -11,11 +11,22 @@ import pytest
 from moto.server import ThreadedMotoServer
 from obstore.exceptions import GenericError, PermissionDeniedError
 from pydantic import SecretStr
+from standins.servers import ConnectionWitness
 
 from hf_text_to_image.engine.models import S3Credentials
-from hf_text_to_image.errors import StorageError
+from hf_text_to_image.errors import ForbiddenTargetError, StorageError
+from hf_text_to_image.outbound import ConnectPolicy, OutboundPolicy, Resolver, resolve_with_system
 from hf_text_to_image.storage import s3
 from hf_text_to_image.storage.s3 import S3ClientPool, describe_s3_failure
+from hf_text_to_image.transport import GuardedResolver
+
+PUBLIC_ONLY = OutboundPolicy(allowed_schemes=("https",), allowed_hosts=(), allowed_networks=())
+
+
+def loopback_guard(*named: str, resolver: Resolver = resolve_with_system) -> GuardedResolver:
+    """The connect-time guard, with the object store's host (loopback) named by the operator."""
+    hosts = frozenset(named or ("127.0.0.1",))
+    return GuardedResolver(ConnectPolicy(PUBLIC_ONLY, hosts), resolver, timeout=5)
 
 
 def boto3_client(endpoint: str) -> Any:
@@ -54,7 +65,7 @@ def credentials(endpoint: str, bucket: str) -> S3Credentials:
 
 @pytest.mark.anyio
 async def test_put_then_get_round_trips(s3_endpoint: tuple[str, str]) -> None:
-    pool = S3ClientPool(timeout=5)
+    pool = S3ClientPool(timeout=5, resolver=loopback_guard())
     try:
         storage = await pool.storage_for(credentials(*s3_endpoint))
         key = await storage.put(b"\x89PNG data", filename="result.png", content_type="image/png")
@@ -71,7 +82,7 @@ async def test_put_then_get_round_trips(s3_endpoint: tuple[str, str]) -> None:
 
 @pytest.mark.anyio
 async def test_missing_key_and_bucket_are_storage_errors(s3_endpoint: tuple[str, str]) -> None:
-    pool = S3ClientPool(timeout=5)
+    pool = S3ClientPool(timeout=5, resolver=loopback_guard())
     try:
         storage = await pool.storage_for(credentials(*s3_endpoint))
         with pytest.raises(StorageError, match=r"missing\.json is not in the bucket"):
@@ -85,7 +96,7 @@ async def test_missing_key_and_bucket_are_storage_errors(s3_endpoint: tuple[str,
 
 @pytest.mark.anyio
 async def test_endpoint_down_is_a_storage_error() -> None:
-    pool = S3ClientPool(timeout=1)
+    pool = S3ClientPool(timeout=1, resolver=loopback_guard())
     try:
         storage = await pool.storage_for(credentials("http://127.0.0.1:9", "engine"))
         with pytest.raises(StorageError, match="could not be reached") as caught:
@@ -131,7 +142,7 @@ async def test_tasks_arriving_together_build_one_store_off_the_loop(
         return real_build(*args, **kwargs)
 
     monkeypatch.setattr(s3, "build_store", counting_build)
-    pool = S3ClientPool(timeout=5)
+    pool = S3ClientPool(timeout=5, resolver=loopback_guard())
     try:
         storages = await asyncio.gather(
             *(pool.storage_for(credentials(*s3_endpoint)) for _ in range(16))
@@ -147,7 +158,7 @@ async def test_tasks_arriving_together_build_one_store_off_the_loop(
 
 @pytest.mark.anyio
 async def test_get_refuses_an_object_over_the_limit(s3_endpoint: tuple[str, str]) -> None:
-    pool = S3ClientPool(timeout=5)
+    pool = S3ClientPool(timeout=5, resolver=loopback_guard())
     try:
         storage = await pool.storage_for(credentials(*s3_endpoint))
         key = await storage.put(b"x" * 5000, filename="big.txt", content_type="text/plain")
@@ -156,3 +167,47 @@ async def test_get_refuses_an_object_over_the_limit(s3_endpoint: tuple[str, str]
         assert len(await storage.get(key, max_bytes=5000)) == 5000
     finally:
         await pool.close()
+
+
+@pytest.mark.anyio
+async def test_s3_connects_to_the_address_the_guard_checked(s3_endpoint: tuple[str, str]) -> None:
+    """A name only the guard's resolver knows: the store went where the guard said."""
+    endpoint, bucket = s3_endpoint
+    port = endpoint.rsplit(":", 1)[1]
+    lookups: list[str] = []
+
+    async def cluster_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    pool = S3ClientPool(timeout=5, resolver=loopback_guard("minio", resolver=cluster_dns))
+    try:
+        storage = await pool.storage_for(credentials(f"http://minio:{port}", bucket))
+        key = await storage.put(b"png", filename="result.png", content_type="image/png")
+        assert await storage.get(key, max_bytes=100) == b"png"
+    finally:
+        await pool.close()
+    assert lookups == ["minio"]
+
+
+@pytest.mark.anyio
+async def test_s3_host_answering_a_refused_address_is_never_connected() -> None:
+    async def rebinding_dns(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "127.0.0.1"]
+
+    with ConnectionWitness() as witness:
+        pool = S3ClientPool(timeout=5, resolver=loopback_guard(resolver=rebinding_dns))
+        with pytest.raises(ForbiddenTargetError, match=r"non-public address \(127\.0\.0\.1\)"):
+            await pool.storage_for(credentials(f"http://store.example:{witness.port}", "b"))
+        await pool.close()
+        assert witness.connections() == 0
+
+
+@pytest.mark.anyio
+async def test_s3_address_literal_not_named_is_refused_unconnected() -> None:
+    with ConnectionWitness() as witness:
+        pool = S3ClientPool(timeout=5, resolver=loopback_guard("minio"))
+        with pytest.raises(ForbiddenTargetError, match="non-public address"):
+            await pool.storage_for(credentials(witness.url, "b"))
+        await pool.close()
+        assert witness.connections() == 0

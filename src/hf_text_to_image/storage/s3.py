@@ -9,18 +9,23 @@ and reused; a few are kept.
 import asyncio
 import hashlib
 import re
+import socket
+import time
 import uuid
 from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import anyio
+import httpx
 import obstore
 from obstore.exceptions import BaseError as ObjectStoreError
 from obstore.store import S3Store
 
 from ..engine.models import S3Credentials
 from ..errors import StorageError
+from ..outbound import parse_ip
+from ..transport import GuardedResolver
 
 if TYPE_CHECKING:  # a TypedDict that exists for type checkers only
     from obstore.store import S3Credential
@@ -111,6 +116,11 @@ def build_store(credentials: S3Credentials, *, timeout: float, connections: int)
     )
 
 
+# A store's endpoint is the address its name had when it was built: built again after this
+# many seconds, it follows an object store that moved (a restarted container, say).
+PINNED_ADDRESS_SECONDS = 60.0
+
+
 class S3ClientPool:
     """A few S3 stores, keyed by endpoint, bucket and credentials, built off the event loop.
 
@@ -118,11 +128,19 @@ class S3ClientPool:
     inputs at once), so twice MAX_CONCURRENT_TASKS keeps every one of them warm.
     """
 
-    def __init__(self, *, timeout: float, connections: int = 32, max_clients: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        resolver: GuardedResolver,
+        connections: int = 32,
+        max_clients: int = 8,
+    ) -> None:
         self._timeout = timeout
+        self._resolver = resolver
         self._connections = connections
         self._max_clients = max_clients
-        self._stores: OrderedDict[str, S3Store] = OrderedDict()
+        self._stores: OrderedDict[str, tuple[float, S3Store]] = OrderedDict()
         self._building = asyncio.Lock()
 
     async def storage_for(self, credentials: S3Credentials) -> S3Storage:
@@ -137,27 +155,59 @@ class S3ClientPool:
                 ]
             ).encode()
         ).hexdigest()
-        store = self._stores.get(cache_key)
-        if store is None:
+        entry = self._fresh(cache_key)
+        if entry is None:
             async with self._building:  # tasks arriving together wait for the one build
-                store = self._stores.get(cache_key) or await self._build(credentials)
-                self._stores[cache_key] = store
+                entry = self._fresh(cache_key) or (
+                    time.monotonic(),
+                    await self._build(credentials),
+                )
+                self._stores[cache_key] = entry
                 while len(self._stores) > self._max_clients:
                     self._stores.popitem(last=False)
         self._stores.move_to_end(cache_key)
-        return S3Storage(store)
+        return S3Storage(entry[1])
+
+    def _fresh(self, cache_key: str) -> tuple[float, S3Store] | None:
+        """The store kept for these credentials, unless its pinned address is too old."""
+        entry = self._stores.get(cache_key)
+        if entry is not None and time.monotonic() - entry[0] > PINNED_ADDRESS_SECONDS:
+            return None
+        return entry
 
     async def _build(self, credentials: S3Credentials) -> S3Store:
+        pinned = credentials.model_copy(update={"host": await self._checked_endpoint(credentials)})
         try:
             return await anyio.to_thread.run_sync(
-                lambda: build_store(
-                    credentials, timeout=self._timeout, connections=self._connections
-                )
+                lambda: build_store(pinned, timeout=self._timeout, connections=self._connections)
             )
         except (ObjectStoreError, ValueError, TypeError) as error:
             raise StorageError(
                 f"The S3 endpoint {credentials.host} cannot be used ({type(error).__name__})."
             ) from error
+
+    async def _checked_endpoint(self, credentials: S3Credentials) -> str:
+        """The endpoint as the connect-time guard admits it; plain http pinned to its address.
+
+        obstore resolves names with its own resolver, which the guard cannot reach: an http
+        endpoint is handed over as the address the guard checked, so that no later answer
+        changes where it connects. https keeps its name, which TLS then verifies.
+        """
+        url = httpx.URL(credentials.host)
+        self._resolver.check_literal(url.host)
+        if parse_ip(url.host) is not None:
+            return credentials.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            [first, *_] = await self._resolver.resolve(url.host, port, socket.AF_UNSPEC)
+        except OSError as error:
+            raise StorageError(
+                f"The S3 endpoint {url.host} could not be resolved ({type(error).__name__})."
+            ) from error
+        if url.scheme == "https":
+            return credentials.host
+        address = first["host"]
+        return f"http://{f'[{address}]' if ':' in address else address}:{port}"
 
     async def close(self) -> None:
         """Forget the stores; their connections close as they are dropped."""
