@@ -234,3 +234,17 @@ def test_not_json_is_refused_in_openai_shape(start: Callable[..., str]) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_swagger_shows_the_three_interfaces(start: Callable[..., str]) -> None:
+    schema = httpx.get(f"{start()}/openapi.json").json()
+    tags = {
+        path: operation["tags"][0]
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+    }
+    assert tags["/process"] == "Direct"
+    assert tags["/v1/images/generations"] == "OpenAI-compatible"
+    assert tags["/compute"] == "Engine"
+    request = schema["components"]["schemas"]["ImagesRequest"]["properties"]
+    assert {"model", "prompt", "n", "size", "seed", "negative_prompt", "bill_to"} <= set(request)
