@@ -5,46 +5,23 @@ import io
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from standins.fixtures import LOOPBACK_POLICY
 from standins.hf_api import Answer, HuggingFaceStandIn, render_image
-from standins.servers import UvicornThread, wait_for
+from standins.servers import wait_for
 
 from hf_text_to_image.access import TokenGrant
 from hf_text_to_image.config import Settings
 from hf_text_to_image.errors import InvalidInputError
 from hf_text_to_image.generation import MAX_SEED, choose_seed, parameters_sent
-from hf_text_to_image.main import create_app
 from hf_text_to_image.service import generate_from_files
 
 TOKEN = "hf_GenerationSecret0123456789"
 PROMPT = "a lighthouse at dusk"
-
-
-@pytest.fixture
-def start(
-    make_settings: Callable[..., Settings], hf: HuggingFaceStandIn
-) -> Iterator[Callable[..., str]]:
-    servers: list[UvicornThread] = []
-
-    def factory(**overrides: Any) -> str:
-        settings = make_settings(
-            **LOOPBACK_POLICY,
-            hf_model_base_url=f"{hf.url}/models/",  # type: ignore[attr-defined]
-            hf_max_attempts=1,
-            **overrides,
-        )
-        servers.append(UvicornThread(create_app(settings)).start())
-        return servers[-1].url
-
-    yield factory
-    for server in servers:
-        server.stop()
 
 
 def post(url: str, description: dict[str, Any], *, as_json: bool = True) -> httpx.Response:
@@ -63,9 +40,9 @@ def png_info(data_url: str) -> dict[str, Any]:
 
 
 def test_n_images_are_made_together_with_consecutive_seeds(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start()
+    url = start_direct()
     hf.gate.clear()  # every request waits: three in flight at once proves they overlap
     answer: list[httpx.Response] = []
     caller = threading.Thread(
@@ -93,9 +70,9 @@ def test_n_images_are_made_together_with_consecutive_seeds(
 
 
 def test_one_failing_image_fails_the_whole_call(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start()
+    url = start_direct()
     hf.answer_with(Answer(), Answer(status=401, json_body={"error": "Invalid credentials"}))
 
     response = post(url, {"model": "org/model", "n": 3})
@@ -108,9 +85,9 @@ def test_one_failing_image_fails_the_whole_call(
 
 
 def test_several_images_need_a_json_answer_and_free_places(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start(max_direct_requests=2)
+    url = start_direct(max_direct_requests=2)
 
     as_png = post(url, {"model": "org/model", "n": 2}, as_json=False)
     too_many = post(url, {"model": "org/model", "n": 3})
@@ -123,9 +100,9 @@ def test_several_images_need_a_json_answer_and_free_places(
 
 
 def test_provenance_off_returns_the_provider_png_untouched(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start(png_provenance=False)
+    url = start_direct(png_provenance=False)
 
     response = post(url, {"model": "org/model"}, as_json=False)
 

@@ -3,46 +3,21 @@
 import base64
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import openai
 import pytest
 from PIL import Image
-from standins.fixtures import LOOPBACK_POLICY
 from standins.hf_api import Answer, HuggingFaceStandIn
-from standins.servers import UvicornThread
 
 from hf_text_to_image.access import hash_api_key
-from hf_text_to_image.config import Settings
-from hf_text_to_image.main import create_app
 
 TOKEN = "hf_OpenAiCallerToken0123456789"
 OPERATOR_TOKEN = "hf_OperatorOwnToken0123456789"
 API_KEY = "operator-key-for-the-team"
 MODEL = "stabilityai/sd3-medium"
-
-
-@pytest.fixture
-def start(
-    make_settings: Callable[..., Settings], hf: HuggingFaceStandIn
-) -> Iterator[Callable[..., str]]:
-    servers: list[UvicornThread] = []
-
-    def factory(**overrides: Any) -> str:
-        settings = make_settings(
-            **LOOPBACK_POLICY,
-            hf_model_base_url=f"{hf.url}/models/",  # type: ignore[attr-defined]
-            hf_max_attempts=1,
-            **overrides,
-        )
-        servers.append(UvicornThread(create_app(settings)).start())
-        return servers[-1].url
-
-    yield factory
-    for server in servers:
-        server.stop()
 
 
 def client(url: str, api_key: str = TOKEN) -> openai.OpenAI:
@@ -56,9 +31,9 @@ def open_png(b64: str) -> Image.Image:
 
 
 def test_sdk_gets_n_images_with_their_seeds(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start()
+    url = start_direct()
 
     result = client(url).images.generate(
         model=MODEL,
@@ -105,9 +80,9 @@ def test_sdk_gets_n_images_with_their_seeds(
 
 
 def test_raw_answer_has_openai_shape_and_seed_header(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start()
+    url = start_direct()
     raw = client(url).images.with_raw_response.generate(model=MODEL, prompt="a fox")
 
     seed = json.loads(hf.requests[0].body)["parameters"]["seed"]
@@ -120,9 +95,9 @@ def test_raw_answer_has_openai_shape_and_seed_header(
 
 
 def test_upstream_refusal_comes_back_in_openai_error_shape(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start()
+    url = start_direct()
     hf.answer_with(Answer(status=401, json_body={"error": "Invalid credentials in Authorization"}))
 
     with pytest.raises(openai.APIStatusError) as caught:
@@ -168,14 +143,14 @@ def test_upstream_refusal_comes_back_in_openai_error_shape(
     ],
 )
 def test_bad_parameters_are_400_naming_the_param(
-    start: Callable[..., str],
+    start_direct: Callable[..., str],
     hf: HuggingFaceStandIn,
     arguments: dict[str, Any],
     param: str,
     code: str,
     words: str,
 ) -> None:
-    url = start()
+    url = start_direct()
     call: dict[str, Any] = {"model": MODEL, "prompt": "a fox", **arguments}
     if call["model"] is None:
         del call["model"]
@@ -191,9 +166,9 @@ def test_bad_parameters_are_400_naming_the_param(
 
 
 def test_operator_key_spends_the_operator_token(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start(hf_token=OPERATOR_TOKEN, api_key_hashes=[hash_api_key(API_KEY)])
+    url = start_direct(hf_token=OPERATOR_TOKEN, api_key_hashes=[hash_api_key(API_KEY)])
 
     result = client(url, api_key=API_KEY).images.generate(model=MODEL, prompt="a fox")
 
@@ -202,9 +177,9 @@ def test_operator_key_spends_the_operator_token(
 
 
 def test_several_images_hold_that_many_places(
-    start: Callable[..., str], hf: HuggingFaceStandIn
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
-    url = start(max_direct_requests=2)
+    url = start_direct(max_direct_requests=2)
 
     with pytest.raises(openai.BadRequestError) as caught:
         client(url).images.generate(model=MODEL, prompt="a fox", n=3)
@@ -214,8 +189,8 @@ def test_several_images_hold_that_many_places(
     assert hf.requests == []
 
 
-def test_body_over_the_limit_is_refused_unread(start: Callable[..., str]) -> None:
-    url = start(max_prompt_length=10)
+def test_body_over_the_limit_is_refused_unread(start_direct: Callable[..., str]) -> None:
+    url = start_direct(max_prompt_length=10)
     response = httpx.post(
         f"{url}/v1/images/generations",
         json={"model": MODEL, "prompt": "x" * 100_000},
@@ -225,8 +200,8 @@ def test_body_over_the_limit_is_refused_unread(start: Callable[..., str]) -> Non
     assert response.json()["error"]["code"] == "request_too_large"
 
 
-def test_not_json_is_refused_in_openai_shape(start: Callable[..., str]) -> None:
-    url = start()
+def test_not_json_is_refused_in_openai_shape(start_direct: Callable[..., str]) -> None:
+    url = start_direct()
     response = httpx.post(
         f"{url}/v1/images/generations",
         content=b"{not json",
@@ -236,8 +211,8 @@ def test_not_json_is_refused_in_openai_shape(start: Callable[..., str]) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-def test_swagger_shows_the_three_interfaces(start: Callable[..., str]) -> None:
-    schema = httpx.get(f"{start()}/openapi.json").json()
+def test_swagger_shows_the_three_interfaces(start_direct: Callable[..., str]) -> None:
+    schema = httpx.get(f"{start_direct()}/openapi.json").json()
     tags = {
         path: operation["tags"][0]
         for path, operations in schema["paths"].items()

@@ -85,6 +85,28 @@ def start_service(
         standin_server.request_stop()
 
 
+@pytest.fixture
+def start_direct(
+    make_settings: Callable[..., Settings], hf: HuggingFaceStandIn
+) -> Iterator[Callable[..., str]]:
+    """Start the service on its own (no engine) against the API stand-in; returns its URL."""
+    servers: list[UvicornThread] = []
+
+    def start(**overrides: Any) -> str:
+        values: dict[str, Any] = {
+            **LOOPBACK_POLICY,
+            "hf_model_base_url": f"{hf.url}/models/",  # type: ignore[attr-defined]
+            "hf_max_attempts": 1,
+            **overrides,
+        }
+        servers.append(UvicornThread(create_app(make_settings(**values))).start())
+        return servers[-1].url
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 def description(**extra: Any) -> bytes:
     return json.dumps({"api_token": TOKEN, "model": "stabilityai/sd3-medium", **extra}).encode()
 

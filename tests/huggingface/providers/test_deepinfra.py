@@ -8,7 +8,7 @@ from conftest import make_image
 from hf_text_to_image.errors import UpstreamError
 from hf_text_to_image.huggingface.providers import ADAPTERS, BodyInput, ImageData
 
-from .provider_cases import ROUTER, assert_request, json_bytes
+from .provider_cases import PARAMETERS, ROUTER, assert_request, json_bytes
 
 
 def test_request() -> None:
@@ -17,14 +17,7 @@ def test_request() -> None:
         "black-forest-labs/FLUX-1-schnell",
         f"{ROUTER}/deepinfra/v1/openai/images/generations",
         {
-            "width": 768,
-            "height": 512,
-            "num_inference_steps": 20,
-            "guidance_scale": 3.5,
-            "seed": 7,
-            "scheduler": "DDIM",
-            "negative_prompt": "blurry",
-            "output_format": "png",
+            **PARAMETERS,
             "response_format": "b64_json",
             "prompt": "a fox",
             "model": "black-forest-labs/FLUX-1-schnell",
