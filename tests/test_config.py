@@ -124,3 +124,24 @@ def test_the_entry_point_reads_the_checkout_s_env_file_from_the_root_or_src(
     monkeypatch.setattr(hf_text_to_image.main, "create_app", built.append)
     runpy.run_path(str(tmp_path / "src" / "main.py"))
     assert [settings.max_tasks for settings in built] == [7]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("HuggingFace.co", "huggingface.co"), ("*.HF.space", "*.hf.space"), ("[::1]", "::1")],
+)
+def test_host_patterns_are_kept_as_urls_carry_hosts(
+    monkeypatch: pytest.MonkeyPatch, given: str, kept: str
+) -> None:
+    monkeypatch.setenv("OUTBOUND_ALLOWED_HOSTS", json.dumps(["127.0.0.1", given]))
+    assert Settings(_env_file=None).outbound_allowed_hosts == ["127.0.0.1", kept]
+
+
+@pytest.mark.parametrize(
+    "mistyped", ["https://fal.media", "fal.media/images", "fal.media:443", "*.", "fal media"]
+)
+def test_a_mistyped_host_is_refused(monkeypatch: pytest.MonkeyPatch, mistyped: str) -> None:
+    monkeypatch.setenv("PROVIDER_CDN_HOSTS", json.dumps(["fal.media", mistyped]))
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    assert caught.value.errors()[0]["loc"][:2] == ("provider_cdn_hosts", 1)

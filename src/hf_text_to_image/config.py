@@ -1,6 +1,7 @@
 """Service settings, read from the environment and `.env` (never at import time)."""
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 import httpx
@@ -63,6 +64,27 @@ def _origin(value: str) -> str:
     return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
 
 
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+
+
+def _host_pattern(value: str) -> str:
+    """A host as URLs carry it (`huggingface.co`, an address) or `*.domain` for its subdomains."""
+    pattern = value.strip().lower()
+    name = pattern.removeprefix("*.")
+    if name == pattern:
+        try:
+            return str(ipaddress.ip_address(name.strip("[]")))
+        except ValueError:
+            pass
+    if not _HOST_NAME.fullmatch(name):
+        raise ValueError(
+            "must be a host such as huggingface.co or *.hf.space (no scheme, port or path)"
+        )
+    return pattern
+
+
+# A host or `*.domain` pattern, as the outbound guard compares it with a URL's host.
+HostPattern = Annotated[str, AfterValidator(_host_pattern)]
 # An IP network such as 10.0.0.0/8 (a mask past the address's length is refused).
 Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_network)]
 # An origin such as http://minio:9000, kept as `scheme://host:port`.
@@ -112,7 +134,7 @@ class Settings(BaseSettings):
     hf_bill_to: str | None = Field(default=None, pattern=BILL_TO_PATTERN)
     hf_provider_mapping_ttl: float = Field(default=600.0, ge=0)
     hf_max_poll_interval: float = Field(default=5.0, gt=0)
-    provider_cdn_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_CDN_HOSTS))
+    provider_cdn_hosts: list[HostPattern] = Field(default_factory=lambda: list(DEFAULT_CDN_HOSTS))
 
     # What callers may send.
     max_prompt_length: int = Field(default=2000, ge=1)
@@ -122,7 +144,9 @@ class Settings(BaseSettings):
     png_provenance: bool = True
 
     # Where the service may connect to on a caller's behalf.
-    outbound_allowed_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS))
+    outbound_allowed_hosts: list[HostPattern] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS)
+    )
     outbound_allowed_networks: list[Network] = Field(default_factory=list)
     outbound_allowed_schemes: list[Scheme] = Field(default_factory=lambda: list(HTTPS_ONLY))
     # Development only: admits http and https to this machine (localhost, 127.0.0.0/8, ::1),
