@@ -80,12 +80,12 @@ async def one_request(
     elif kind == 1:  # a retired URL never seen, as long as callers may send one
         url = f"https://api-inference.huggingface.co/models/org/m{number}-" + "y" * 2_000
         legacy = JsonDescription.model_validate({"api_token": TOKEN, "api_url": url})
-        await hf.route(legacy, TOKEN)
+        await hf.routes(legacy, TOKEN)
     else:  # a model never asked about: the Hub's answer is kept
         by_model = JsonDescription.model_validate(
             {"api_token": TOKEN, "model": f"org/model-{number}"}
         )
-        await hf.route(by_model, grant.token_for(by_model.api_token))
+        await hf.routes(by_model, grant.token_for(by_model.api_token))
 
 
 @pytest.mark.anyio
