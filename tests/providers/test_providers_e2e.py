@@ -189,8 +189,10 @@ def test_image_on_a_host_off_the_cdn_list_is_not_downloaded(
     providers.cdn_base = providers.url.replace("127.0.0.1", "localhost")
     answer = post_direct(service, {"api_url": f"{providers.url}/fal-ai/fal-ai/flux/dev"})
     assert answer.status_code == 502
-    assert "cannot be downloaded" in answer.json()["detail"]
-    assert "localhost" in answer.json()["detail"]
+    detail = answer.json()["detail"]
+    assert detail.startswith("The provider's image cannot be downloaded: the provider's image URL")
+    assert "localhost" in detail
+    assert "set in PROVIDER_CDN_HOSTS or OUTBOUND_ALLOWED_HOSTS)." in detail
     assert [call for call in providers.calls if call.path.startswith("/cdn/")] == []
 
 

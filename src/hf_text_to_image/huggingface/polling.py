@@ -82,10 +82,9 @@ class JobFollower:
             parsed = httpx.URL(url)
             await self._download_guard.check(parsed, field="the provider's image URL")
         except (httpx.InvalidURL, ForbiddenTargetError) as error:
-            detail = error.message if isinstance(error, ForbiddenTargetError) else "not a URL"
-            raise UpstreamError(
-                f"The provider's image cannot be downloaded: {detail} (PROVIDER_CDN_HOSTS)."
-            ) from error
+            # The guard's refusal names the settings that would admit the host.
+            detail = error.message if isinstance(error, ForbiddenTargetError) else "not a URL."
+            raise UpstreamError(f"The provider's image cannot be downloaded: {detail}") from error
         try:
             answer = await self._upstream.get_before(
                 parsed, provider, {"Accept": "image/*"}, deadline, budget=self._deadline_seconds
