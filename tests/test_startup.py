@@ -202,3 +202,12 @@ def test_third_party_loggers_capped_at_warning_even_at_debug() -> None:
         for logger_name in (name, f"{name}.endpoint"):
             assert not logging.getLogger(logger_name).isEnabledFor(logging.INFO), logger_name
     assert logging.getLogger("hf_text_to_image.x").isEnabledFor(logging.DEBUG)
+
+
+def test_network_list_described_once(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [text] = refusal(clean_env, capsys, OUTBOUND_ALLOWED_NETWORKS='["x"]')
+
+    assert text.startswith("OUTBOUND_ALLOWED_NETWORKS item 1 'x' ")
+    assert "each item a network in CIDR form, for example" in text

@@ -87,7 +87,8 @@ def describe_type(annotation: Any, metadata: Iterable[object] = ()) -> str:
         return describe_type(args[0], args[1:])
     if origin in (Union, types.UnionType):
         present = [arg for arg in args if arg is not type(None)]
-        return " or ".join(describe_type(arg, metadata) for arg in present)
+        # dict.fromkeys: IPv4Network | IPv6Network reads "a network in CIDR form" once.
+        return " or ".join(dict.fromkeys(describe_type(arg, metadata) for arg in present))
     if origin is Literal:
         return "one of " + ", ".join(str(arg) for arg in args)
     if origin is list:
