@@ -14,6 +14,7 @@ from types import FrameType
 from typing import Any
 
 from .chart import draw_sweep
+from .fleet import fleet, fleet_rows
 from .harness import open_bench
 from .plans import FULL, SMOKE, Plan
 from .processes import REPOSITORY
@@ -37,6 +38,7 @@ async def run_scenarios(plan: Plan, log_dir: Path) -> dict[str, Any]:
         results = await engine_scenarios(bench)
         results["memory"] = await memory(bench)
         results["chart"] = await concurrency_sweep(bench)
+        results["fleet"] = await fleet(bench)
         results["startup"] = startup(bench.startup_seconds)
     return results
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: every process the benchmark started is stopped", file=sys.stderr)
         return 130
     rows = build_rows(results, judged=plan.judge_targets)
+    rows += fleet_rows(results["fleet"], judged=plan.judge_targets)
     chart_path = args.out / f"{plan.name}-throughput.png"
     machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, commit {commit()}"
     draw_sweep(results["chart"], chart_path, f"{plan.name} run; {machine}")

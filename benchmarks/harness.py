@@ -55,8 +55,13 @@ class Bench:
     startup_seconds: list[float] = field(default_factory=list)
 
     @asynccontextmanager
-    async def service(self, *, concurrency: int, max_tasks: int) -> AsyncIterator[Service]:
-        """The service as a real uvicorn process, stopped on the way out whatever happens."""
+    async def service(
+        self, *, concurrency: int, max_tasks: int, extra: dict[str, str] | None = None
+    ) -> AsyncIterator[Service]:
+        """The service as a real uvicorn process, stopped on the way out whatever happens.
+
+        `extra`: more settings (environment variables), e.g. TASK_STORE_URL.
+        """
         port = free_loopback_port()
         process = service_process(
             port,
@@ -65,6 +70,7 @@ class Bench:
             concurrency=concurrency,
             max_tasks=max_tasks,
             log_dir=self.log_dir,
+            extra=extra,
         )
         url = f"http://127.0.0.1:{port}"
         try:

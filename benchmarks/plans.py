@@ -33,6 +33,8 @@ class Plan:
     chart_concurrencies: tuple[int, ...]
     chart_latency: float
     chart_tasks_per_worker: int
+    # 7. The fleet: up to `fleet_replicas` replicas sharing one Redis, each with C = concurrency.
+    fleet_replicas: int
     # Upstream answers take latency * (1 +- jitter), spread evenly, mean `latency`; scenario 1
     # also runs at exact latency, where the C tasks run in lockstep (README, Performance).
     latency_jitter: float = 0.1
@@ -62,6 +64,7 @@ FULL = Plan(
     chart_concurrencies=(1, 2, 4, 8, 16, 32, 64),
     chart_latency=0.5,
     chart_tasks_per_worker=10,
+    fleet_replicas=3,
 )
 
 SMOKE = Plan(
@@ -85,4 +88,5 @@ SMOKE = Plan(
     chart_concurrencies=(1, 2, 4),
     chart_latency=0.05,
     chart_tasks_per_worker=2,
+    fleet_replicas=2,
 )

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,6 +109,27 @@ def object_store_process(port: int, log_dir: Path) -> ChildProcess:
     return ChildProcess("object store (moto)", command, dict(os.environ), log_dir / "moto.log")
 
 
+def redis_process(port: int, directory: Path, log_dir: Path) -> ChildProcess:
+    """Debian's redis-server as the manifests run it: every write fsynced to its AOF."""
+    redis_server = shutil.which("redis-server") or "redis-server"
+    command = [
+        redis_server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        str(directory),
+    ]
+    return ChildProcess("redis-server", command, dict(os.environ), log_dir / "redis.log")
+
+
 def service_process(
     port: int,
     standins_url: str,
@@ -116,6 +138,7 @@ def service_process(
     concurrency: int,
     max_tasks: int,
     log_dir: Path,
+    extra: dict[str, str] | None = None,
 ) -> ChildProcess:
     """`python -m uvicorn main:app --app-dir src`, configured through the environment only."""
     settings = {
@@ -134,6 +157,7 @@ def service_process(
         "SHUTDOWN_GRACE_SECONDS": "5",
         # The event loop's worst stalls, read from /metrics around each run.
         "LOOP_LAG_PROBE": "true",
+        **(extra or {}),
     }
     command = [
         sys.executable,
@@ -149,5 +173,5 @@ def service_process(
         "--log-level",
         "warning",
     ]
-    log_path = log_dir / f"service-c{concurrency}.log"
+    log_path = log_dir / f"service-c{concurrency}-{port}.log"
     return ChildProcess(f"service (C={concurrency})", command, {**os.environ, **settings}, log_path)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from hf_text_to_image.config import Settings
 from hf_text_to_image.provenance import PARAMETERS_KEYWORD, RECORD_KEYWORD, with_text_chunks
 
-pytest_plugins = ["standins.fixtures"]
+pytest_plugins = ["standins.fixtures", "standins.redis_server"]
 
 
 NOISY_LOGGERS = (

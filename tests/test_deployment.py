@@ -31,12 +31,22 @@ from uvicorn.main import main as uvicorn_command_line
 from hf_text_to_image.config import Settings
 from hf_text_to_image.engine.registration import SLEEP_NOTICE_TIMEOUT
 from hf_text_to_image.main import create_app
+from hf_text_to_image.service import SLUG
 from hf_text_to_image.tasks.pipeline import SHUTDOWN_REPORT_BUDGET
+from hf_text_to_image.tasks.redis_store import queue_key
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 KUBERNETES = REPOSITORY / "kubernetes"
-SCALED_OBJECT_SCHEMA = Path(__file__).parent / "schemas" / "http-scaled-object.schema.json"
+SCHEMAS = Path(__file__).parent / "schemas"
+SCALED_OBJECT_SCHEMA = SCHEMAS / "http-scaled-object.schema.json"
+# KEDA's own kinds: JSON schemas derived from its CustomResourceDefinitions.
+KEDA_SCHEMAS = {
+    "HTTPScaledObject": SCALED_OBJECT_SCHEMA,
+    "ScaledObject": SCHEMAS / "scaled-object.schema.json",
+    "TriggerAuthentication": SCHEMAS / "trigger-authentication.schema.json",
+}
 PROJECT = "hf-text-to-image"
+SERVICE_STATEFUL = "hugging-face-text-to-image-stateful"
 
 SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
 # The oldest Kubernetes still commonly run, and the newest the bundled schemas know.
@@ -83,7 +93,7 @@ def config_map() -> dict[str, str]:
 
 
 def pod_spec() -> dict[str, Any]:
-    return resource("StatefulSet")["spec"]["template"]["spec"]
+    return resource("StatefulSet", SERVICE_STATEFUL)["spec"]["template"]["spec"]
 
 
 def container() -> dict[str, Any]:
@@ -122,8 +132,8 @@ def manifest_cases() -> list[Any]:
 @pytest.mark.parametrize(("document", "version"), manifest_cases())
 def test_every_manifest_is_valid(document: dict[str, Any], version: str) -> None:
     """Strict: unknown fields fail. A kind without a bundled schema fails too, except KEDA's."""
-    if document["apiVersion"].startswith("http.keda.sh/"):
-        schema = json.loads(SCALED_OBJECT_SCHEMA.read_text(encoding="utf-8"))
+    if "keda.sh/" in document["apiVersion"]:
+        schema = json.loads(KEDA_SCHEMAS[document["kind"]].read_text(encoding="utf-8"))
         jsonschema.validate(document, schema)
         return
     kubernetes_validate.validate(document, version, strict=True)
@@ -131,7 +141,7 @@ def test_every_manifest_is_valid(document: dict[str, Any], version: str) -> None
 
 def test_the_validators_refuse_a_misspelt_field() -> None:
     """Both checks bite: a typo that a cluster would refuse is refused here too."""
-    stateful = json.loads(json.dumps(resource("StatefulSet")))
+    stateful = json.loads(json.dumps(resource("StatefulSet", SERVICE_STATEFUL)))
     stateful["spec"]["template"]["spec"]["containers"][0]["readinessProb"] = {}
     with pytest.raises(jsonschema.ValidationError, match="readinessProb"):
         kubernetes_validate.validate(stateful, KUBERNETES_VERSIONS[-1], strict=True)
@@ -145,6 +155,18 @@ def test_the_validators_refuse_a_misspelt_field() -> None:
     scaled["spec"]["replicas"] = scaled["spec"].pop("replica")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(scaled, schema)
+
+    queue_scaled = json.loads(json.dumps(resource("ScaledObject")))
+    queue_scaled["spec"]["maxReplicas"] = queue_scaled["spec"].pop("maxReplicaCount")
+    schema = json.loads(KEDA_SCHEMAS["ScaledObject"].read_text(encoding="utf-8"))
+    with pytest.raises(jsonschema.ValidationError, match="maxReplicas"):
+        jsonschema.validate(queue_scaled, schema)
+    del queue_scaled["spec"]["triggers"][0]["type"]
+    with pytest.raises(jsonschema.ValidationError, match="type"):
+        jsonschema.validate(
+            queue_scaled["spec"]["triggers"][0],
+            schema["properties"]["spec"]["properties"]["triggers"]["items"],
+        )
 
 
 # --- Settings: the ConfigMap, the Secret and .env name every setting -----------------------
@@ -519,12 +541,14 @@ def test_pods_outlive_their_shutdown() -> None:
     assert grace > needed, f"terminationGracePeriodSeconds {grace} <= {needed} s of shutdown"
 
 
-def test_probes_ask_status_on_the_port_the_image_serves() -> None:
+def test_probes_ask_status_and_live_on_the_port_the_image_serves() -> None:
+    """Readiness follows /status (503 while shutting down or without Redis); liveness only
+    asks whether the process answers, so that a Redis outage restarts no pod."""
     ports = {port["name"]: port["containerPort"] for port in container()["ports"]}
     assert set(ports.values()) == {uvicorn_options()["port"]}
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", "/status"), ("livenessProbe", "/live")):
         check = container()[probe]["httpGet"]
-        assert check["path"] == "/status", probe
+        assert check["path"] == path, probe
         assert ports.get(check["port"], check["port"]) == uvicorn_options()["port"], probe
 
 
@@ -544,7 +568,7 @@ def test_container_has_resource_requests_and_limits() -> None:
 
 def test_service_routes_to_the_pods() -> None:
     service = resource("Service", "hugging-face-text-to-image-service")
-    labels = resource("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    labels = resource("StatefulSet", SERVICE_STATEFUL)["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
     ports = {port["name"]: port["containerPort"] for port in container()["ports"]}
     (port,) = service["spec"]["ports"]
@@ -553,7 +577,7 @@ def test_service_routes_to_the_pods() -> None:
 
 def test_keda_scales_the_stateful_set_behind_the_service() -> None:
     scaled = resource("HTTPScaledObject")["spec"]
-    stateful = resource("StatefulSet")
+    stateful = resource("StatefulSet", SERVICE_STATEFUL)
     service = resource("Service", scaled["scaleTargetRef"]["service"])
     target = scaled["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("StatefulSet", stateful["metadata"]["name"])
@@ -661,3 +685,48 @@ def test_shipped_trust_is_exactly_the_in_cluster_engine_and_its_object_store() -
     engines = json.loads(settings["ENGINE_URLS"])
     assert json.loads(settings["TRUSTED_ENGINE_ORIGINS"]) == [url.rstrip("/") for url in engines]
     assert json.loads(settings["TRUSTED_S3_ORIGINS"]) == ["http://minio:9000"]
+
+
+def test_keda_scales_on_the_task_stream_and_on_http_load_in_one_scaled_object() -> None:
+    """KEDA takes one ScaledObject per workload: the HTTP add-on's metric is one trigger."""
+    http_scaled = resource("HTTPScaledObject")
+    annotations = http_scaled["metadata"]["annotations"]
+    assert annotations["httpscaledobject.keda.sh/skip-scaledobject-creation"] == "true"
+    scaled = resource("ScaledObject")["spec"]
+    stateful = resource("StatefulSet", SERVICE_STATEFUL)
+    assert scaled["scaleTargetRef"]["name"] == stateful["metadata"]["name"]
+    assert scaled["minReplicaCount"] == http_scaled["spec"]["replicas"]["min"]
+    assert scaled["maxReplicaCount"] == http_scaled["spec"]["replicas"]["max"]
+    triggers = {trigger["type"]: trigger for trigger in scaled["triggers"]}
+    assert set(triggers) == {"external-push", "redis-streams"}
+    http_metric = triggers["external-push"]["metadata"]
+    assert http_metric["httpScaledObject"] == http_scaled["metadata"]["name"]
+
+    queue = triggers["redis-streams"]
+    assert queue["metadata"]["stream"] == queue_key(SLUG), "KEDA watches another stream"
+    assert int(queue["metadata"]["streamLength"]) == int(config_map()["MAX_CONCURRENT_TASKS"])
+    redis_service = resource("Service", "hugging-face-text-to-image-redis")
+    host, port = queue["metadata"]["address"].split(":")
+    assert host == redis_service["metadata"]["name"]
+    assert int(port) in {entry["port"] for entry in redis_service["spec"]["ports"]}
+    authentication = resource("TriggerAuthentication", queue["authenticationRef"]["name"])
+    (password,) = authentication["spec"]["secretTargetRef"]
+    redis_container = resource("StatefulSet", "hugging-face-text-to-image-redis")["spec"][
+        "template"
+    ]["spec"]["containers"][0]
+    (redis_secret,) = [entry["valueFrom"]["secretKeyRef"] for entry in redis_container["env"]]
+    assert (password["name"], password["key"]) == (redis_secret["name"], redis_secret["key"])
+
+
+def test_redis_keeps_every_acknowledged_write_and_never_evicts_tasks() -> None:
+    redis_set = resource("StatefulSet", "hugging-face-text-to-image-redis")
+    command = " ".join(redis_set["spec"]["template"]["spec"]["containers"][0]["args"])
+    for option in ("--appendonly yes", "--appendfsync always", "--maxmemory-policy noeviction"):
+        assert option in command, option
+    (claim,) = redis_set["spec"]["volumeClaimTemplates"]
+    mounts = redis_set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": claim["metadata"]["name"], "mountPath": "/data"} in mounts
+    assert "--dir /data" in command
+    redis_labels = redis_set["spec"]["template"]["metadata"]["labels"]
+    service_selector = resource("Service", "hugging-face-text-to-image-service")["spec"]["selector"]
+    assert not service_selector.items() <= redis_labels.items(), "the service would route to Redis"

@@ -23,6 +23,7 @@ from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 # The released engine's object store beside it: MinIO as its Docker Compose setup and as its
 # Kubernetes manifests name it. Names without a dot resolve only inside that setup.
 DEFAULT_S3_ORIGINS = ["http://minio:9000", "http://minio-service:9000"]
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 DEFAULT_ALLOWED_HOSTS = [
     "huggingface.co",
     "*.huggingface.co",
@@ -161,6 +162,11 @@ class Settings(BaseSettings):
     callback_retry_budget: float = Field(default=120.0, ge=0)
     engine_request_timeout: float = Field(default=15.0, gt=0)
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    # The fleet's shared task store: redis://[:password@]host:port/db or rediss:// (TLS);
+    # unset, tasks live in this replica's memory.
+    task_store_url: SecretStr | None = None
+    task_store_timeout: float = Field(default=3.0, gt=0)
+    task_lease_seconds: float = Field(default=30.0, gt=0)
     # Origins (scheme://host:port) a task's callback, storage and S3 URLs must use; [] = those
     # of engine_urls. s3_host may also use trusted_s3_origins (the released engine's MinIO).
     trusted_engine_origins: list[Origin] = Field(default_factory=list)
@@ -187,6 +193,13 @@ class Settings(BaseSettings):
     @classmethod
     def _names_in_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("task_store_url")
+    @classmethod
+    def _redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(REDIS_SCHEMES):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return url
 
     @property
     def engine_url_strings(self) -> list[str]:

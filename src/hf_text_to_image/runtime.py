@@ -32,8 +32,9 @@ from .startup import settings_summary
 from .storage.factory import StorageFactory
 from .storage.s3 import S3ClientPool
 from .supervision import spawn_forever
-from .tasks.board import TaskBoard
+from .tasks.factory import build_task_store
 from .tasks.pipeline import TaskPipeline
+from .tasks.store import TaskStore
 from .tasks.worker import WorkerPool
 from .transport import AiohttpTransport, GuardedResolver
 
@@ -45,7 +46,7 @@ class Runtime:
     settings: Settings
     hf: HuggingFaceClient
     direct_capacity: Capacity
-    board: TaskBoard
+    store: TaskStore
     workers: WorkerPool
     registrations: Registrations
     metrics: Metrics
@@ -114,11 +115,7 @@ def build_lifespan(
                 download_guard=download_guard,
                 pacing=pacing,
             )
-            board = TaskBoard(
-                settings.max_tasks,
-                settings.task_retention_seconds,
-                max_finished=settings.max_finished_tasks,
-            )
+            store = build_task_store(settings)
             s3_clients = S3ClientPool(
                 timeout=settings.engine_request_timeout,
                 resolver=build_connect_guard(settings, resolver),
@@ -134,7 +131,7 @@ def build_lifespan(
                 settings=settings,
                 hf=hf,
                 storages=StorageFactory(http, s3_clients, timeout=settings.engine_request_timeout),
-                board=board,
+                store=store,
                 reporter=reporter,
                 metrics=metrics,
             )
@@ -146,8 +143,8 @@ def build_lifespan(
                     busy_message="The service is generating as many images as it allows; "
                     "try again shortly.",
                 ),
-                board=board,
-                workers=WorkerPool(board, pipeline, settings.max_concurrent_tasks, pacing=pacing),
+                store=store,
+                workers=WorkerPool(store, pipeline, settings.max_concurrent_tasks, pacing=pacing),
                 registrations=Registrations(
                     http, describe_service(settings), settings, pacing=pacing
                 ),
@@ -155,8 +152,9 @@ def build_lifespan(
                 trust=EngineTrust.from_settings(settings),
             )
             metrics.watch(
-                queued=lambda: board.queued_count, in_flight=lambda: runtime.workers.running
+                queued=lambda: store.queued_count, in_flight=lambda: runtime.workers.running
             )
+            await store.start()
             runtime.workers.start()
             runtime.registrations.start()
             probe = (
@@ -177,8 +175,11 @@ def build_lifespan(
                     probe.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await probe
+                # The engines first: told the service sleeps (unless other replicas still
+                # serve), they stop sending tasks while this one drains.
+                await runtime.registrations.stop(notify=await store.other_replicas() == 0)
                 await runtime.workers.stop(settings.shutdown_grace_seconds)
-                await runtime.registrations.stop()
+                await store.aclose()
                 await s3_clients.close()
 
     return lifespan

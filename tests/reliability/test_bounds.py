@@ -22,7 +22,7 @@ from hf_text_to_image.inputs import JsonDescription
 from hf_text_to_image.metrics import Metrics
 from hf_text_to_image.outbound import OutboundGuard, OutboundPolicy
 from hf_text_to_image.pacing import Pacing
-from hf_text_to_image.tasks.board import TaskBoard
+from hf_text_to_image.tasks.memory import MemoryTaskStore
 
 REQUESTS = 10_000
 # By then every structure is at its bound; from there on, what they hold must stay flat.
@@ -49,7 +49,7 @@ def deep_size(value: object) -> int:
     return size
 
 
-def held_bytes(board: TaskBoard, hf: HuggingFaceClient) -> int:
+def held_bytes(board: MemoryTaskStore, hf: HuggingFaceClient) -> int:
     """What the structures keyed by request content hold (they are private: read them here)."""
     return (
         deep_size(board._done)
@@ -60,7 +60,7 @@ def held_bytes(board: TaskBoard, hf: HuggingFaceClient) -> int:
 
 
 async def one_request(
-    number: int, board: TaskBoard, hf: HuggingFaceClient, grant: TokenGrant
+    number: int, board: MemoryTaskStore, hf: HuggingFaceClient, grant: TokenGrant
 ) -> None:
     """Request `number`, in turn an engine task, a retired api_url, a model: each never seen."""
     kind = number % 3
@@ -73,10 +73,10 @@ async def one_request(
                 "storage_url": "http://engine/storage",
             }
         )
-        assert board.submit(task)
+        assert await board.submit(task)
         record = await board.next()  # as a worker takes it, runs it and reports it
-        board.set_status(record.id, TaskStatus.FINISHED)
-        board.release(record.id)
+        assert await board.claim_report(record, TaskStatus.FINISHED)
+        await board.release(record, TaskStatus.FINISHED)
     elif kind == 1:  # a retired URL never seen, as long as callers may send one
         url = f"https://api-inference.huggingface.co/models/org/m{number}-" + "y" * 2_000
         legacy = JsonDescription.model_validate({"api_token": TOKEN, "api_url": url})
@@ -94,7 +94,7 @@ async def test_ten_thousand_distinct_requests_leave_every_structure_at_its_bound
 ) -> None:
     caplog.set_level(logging.ERROR)  # 10,000 retired-URL warnings are not the point here
     settings = make_settings(hf_default_provider="auto")
-    board = TaskBoard(max_tasks=8, retention_seconds=3600, max_finished=MAX_FINISHED)
+    board = MemoryTaskStore(max_tasks=8, retention_seconds=3600, max_finished=MAX_FINISHED)
     metrics = Metrics()
     async with httpx.AsyncClient(transport=httpx.MockTransport(hub_answer)) as http:
         policy = OutboundPolicy.from_settings(settings)

@@ -60,6 +60,8 @@ def test_sigterm_under_load_reports_every_task_exactly_once(
             and ids
         )
     )
+    # The engines were told first, before the queue was drained: no new task is sent meanwhile.
+    assert engine.services[SLUG]["status"] == "sleeping"
     hf.gate.set()  # the two running tasks finish inside the grace period
     # uvicorn re-raises the signal once its graceful shutdown is done.
     assert service.wait(timeout=30) in (0, -15)

@@ -29,6 +29,10 @@ class ServiceProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "ServiceProcess":
+        return self.spawn().ready()
+
+    def spawn(self) -> "ServiceProcess":
+        """Start the process without waiting for it (several start faster side by side)."""
         command = [
             sys.executable,
             "-m",
@@ -50,6 +54,9 @@ class ServiceProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        return self
+
+    def ready(self) -> "ServiceProcess":
         wait_for(self._answers, timeout=30, interval=0.05)
         return self
 

@@ -8,7 +8,7 @@ from standins.engine import EngineStandIn
 from standins.faults import failing_once
 from standins.fixtures import Start, service_task, wait_for_report
 
-from hf_text_to_image.tasks.board import TaskBoard
+from hf_text_to_image.tasks.memory import MemoryTaskStore
 
 
 def test_a_worker_resumes_after_an_unexpected_error(
@@ -17,8 +17,8 @@ def test_a_worker_resumes_after_an_unexpected_error(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    take_next, failed = failing_once(TaskBoard.next, RuntimeError("a bug in the queue"))
-    monkeypatch.setattr(TaskBoard, "next", take_next)
+    take_next, failed = failing_once(MemoryTaskStore.next, RuntimeError("a bug in the queue"))
+    monkeypatch.setattr(MemoryTaskStore, "next", take_next)
     # One worker: without its restart, no task would ever run.
     service = start_service(max_concurrent_tasks=1)
     task = service_task(engine)

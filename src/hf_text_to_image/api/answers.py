@@ -53,9 +53,12 @@ VALIDATION_ANSWER: dict[int | str, dict[str, Any]] = {
 
 
 class StatusAnswer(BaseModel):
-    status: str = Field(description="`available`, or `unavailable` while shutting down.")
+    status: str = Field(
+        description="`available`, or `unavailable` while shutting down or without Redis."
+    )
     tasks: int | None = Field(default=None, description="Tasks held now (queued and running).")
     max_tasks: int | None = Field(default=None, description="MAX_TASKS.")
+    detail: str | None = Field(default=None, description="Why it is unavailable, when known.")
 
 
 class ComputeAnswer(BaseModel):

@@ -14,7 +14,7 @@ from ..engine.trust import EngineTrust
 from ..huggingface.client import HuggingFaceClient
 from ..metrics import Metrics
 from ..runtime import Runtime
-from ..tasks.board import TaskBoard
+from ..tasks.store import TaskStore
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -26,8 +26,8 @@ async def get_settings(request: Request) -> Settings:
     return runtime_of(request).settings
 
 
-async def get_board(request: Request) -> TaskBoard:
-    return runtime_of(request).board
+async def get_store(request: Request) -> TaskStore:
+    return runtime_of(request).store
 
 
 async def get_client(request: Request) -> HuggingFaceClient:
@@ -47,7 +47,7 @@ async def get_direct_capacity(request: Request) -> Capacity:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-BoardDep = Annotated[TaskBoard, Depends(get_board)]
+StoreDep = Annotated[TaskStore, Depends(get_store)]
 ClientDep = Annotated[HuggingFaceClient, Depends(get_client)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 DirectCapacityDep = Annotated[Capacity, Depends(get_direct_capacity)]

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..engine.models import ServiceTask, TaskStatusAnswer
 from ..errors import ServiceBusyError, UntrustedEngineError
+from ..tasks.store import TaskStoreUnavailableError
 from .answers import (
     VALIDATION_ANSWER,
     ComputeAnswer,
@@ -14,7 +15,7 @@ from .answers import (
     error_answers,
     json_answer,
 )
-from .deps import BoardDep, MetricsDep, TrustDep
+from .deps import MetricsDep, StoreDep, TrustDep
 
 router = APIRouter(tags=["Engine"])
 
@@ -49,14 +50,22 @@ TrustedTaskDep = Annotated[ServiceTask, Depends(trusted_task)]
             "The service takes work.",
             {"status": "available", "tasks": 3, "max_tasks": 50},
         ),
-        503: json_answer(StatusAnswer, "The service is shutting down.", {"status": "unavailable"}),
+        503: json_answer(
+            StatusAnswer,
+            "The service is shutting down, or its task store (Redis) is away.",
+            {"status": "unavailable"},
+        ),
     },
 )
-async def status(board: BoardDep) -> JSONResponse:
-    if not board.accepting:
+async def status(store: StoreDep) -> JSONResponse:
+    if not store.accepting:
         return JSONResponse({"status": "unavailable"}, status_code=503)
+    try:
+        counts = await store.counts()
+    except TaskStoreUnavailableError as error:
+        return JSONResponse({"status": "unavailable", "detail": error.message}, status_code=503)
     return JSONResponse(
-        {"status": "available", "tasks": board.active_count, "max_tasks": board.max_tasks}
+        {"status": "available", "tasks": counts.active, "max_tasks": counts.max_tasks}
     )
 
 
@@ -75,7 +84,7 @@ async def status(board: BoardDep) -> JSONResponse:
                     "serves (ENGINE_URLS, TRUSTED_ENGINE_ORIGINS; TRUSTED_S3_ORIGINS for s3_host).",
                 ),
                 503: (
-                    "MAX_TASKS reached, or shutting down.",
+                    "MAX_TASKS reached, shutting down, or the task store (Redis) is away.",
                     "The service holds as many tasks as it allows (MAX_TASKS); try again later.",
                 ),
             }
@@ -84,13 +93,16 @@ async def status(board: BoardDep) -> JSONResponse:
     },
 )
 async def compute(
-    service_task: TrustedTaskDep, board: BoardDep, metrics: MetricsDep
+    service_task: TrustedTaskDep, store: StoreDep, metrics: MetricsDep
 ) -> dict[str, str]:
     """Queue the task and answer at once; its result goes to `callback_url`."""
     try:
-        accepted = board.submit(service_task)
+        accepted = await store.submit(service_task)
+    except TaskStoreUnavailableError:
+        metrics.tasks_rejected.labels("store_unreachable").inc()
+        raise
     except ServiceBusyError:
-        reason = "full" if board.accepting else "shutting_down"
+        reason = "full" if store.accepting else "shutting_down"
         metrics.tasks_rejected.labels(reason).inc()
         raise
     if accepted:
@@ -107,23 +119,27 @@ async def compute(
         **error_answers(
             {
                 404: (
-                    "No such task here, or its retention period has ended.",
-                    "Task 0f8e1c2a is not held by this replica: it is unknown, its retention "
-                    "period ended, or another replica runs it.",
-                )
+                    "No such task, or its retention period has ended.",
+                    "Task 0f8e1c2a is not held by the service: it is unknown or its "
+                    "retention period ended.",
+                ),
+                503: (
+                    "The task store (Redis) is away, and this replica does not run the task.",
+                    "The service's task store (Redis) cannot be reached; submit again shortly.",
+                ),
             }
         ),
         **VALIDATION_ANSWER,
     },
 )
-async def task_status(task_id: str, board: BoardDep) -> TaskStatusAnswer:
-    status = board.status_of(task_id)
+async def task_status(task_id: str, store: StoreDep) -> TaskStatusAnswer:
+    status = await store.status_of(task_id)
     if status is None:
+        holder = "the service" if store.shared else "this replica"
         raise HTTPException(
             404,
-            detail=f"Task {task_id} is not held by this replica: it is unknown, its retention "
-            "period ended, or another replica runs it (its final status reaches the engine "
-            "through the callback).",
+            detail=f"Task {task_id} is not held by {holder}: it is unknown or its retention "
+            "period ended.",
         )
     return TaskStatusAnswer(status=status)
 

@@ -151,13 +151,18 @@ class Registrations:
             logger.warning("%s did not answer; announcing anyway", status_url)
         self._serving.set()
 
-    async def stop(self) -> None:
-        """Cancel the loops, then tell every engine the service sleeps (bounded in time)."""
+    async def stop(self, *, notify: bool = True) -> None:
+        """Cancel the loops, then tell every engine the service sleeps (bounded in time).
+
+        `notify=False` when other replicas still serve: their pings keep the service awake.
+        """
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        if self.engines:
+        if not notify:
+            logger.info("other replicas still serve: the engines are not told the service sleeps")
+        elif self.engines:
             try:
                 async with asyncio.timeout(SLEEP_NOTICE_TIMEOUT):
                     await asyncio.gather(*(engine.mark_sleeping() for engine in self.engines))

@@ -6,7 +6,7 @@ import httpx
 
 from ..errors import ForbiddenTargetError
 from ..pacing import Pacing, backoff_delay
-from .models import TaskUpdate, parse_http_url
+from .models import TaskStatus, TaskUpdate, parse_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,16 @@ class Reporter:
                 "task %s: report attempt %d failed (%s); retrying", task_id, attempt, reason
             )
             await self._pacing.sleep(delay)
+
+    async def engine_status(self, callback_url: str) -> TaskStatus | None:
+        """The task's status as the engine shows it (`GET` on the callback URL, the engine's
+        `/tasks/{id}`); None when the engine does not say."""
+        try:
+            response = await self._http.get(callback_url, timeout=self._timeout)
+            status = response.json().get("status") if response.is_success else None
+            return TaskStatus(status) if status else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
 
     async def _send_once(
         self, callback_url: str, body: dict[str, object]

@@ -1,1 +1,1 @@
-"""Engine tasks: the bounded board of tasks, the worker pool and the per-task pipeline."""
+"""Engine tasks: the task store (in memory or Redis), the worker pool and the per-task pipeline."""

@@ -16,7 +16,14 @@ from ..metrics import Metrics
 from ..service import INPUT_FIELDS, generate_from_files
 from ..storage.factory import StorageFactory
 from ..supervision import spawn
-from .board import TaskBoard
+from .store import (
+    FINAL_STATUSES,
+    MAX_DELIVERIES,
+    TOO_MANY_DELIVERIES_MESSAGE,
+    TaskRecord,
+    TaskStore,
+    TaskStoreUnavailableError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ class TaskPipeline:
         settings: Settings,
         hf: HuggingFaceClient,
         storages: StorageFactory,
-        board: TaskBoard,
+        store: TaskStore,
         reporter: Reporter,
         metrics: Metrics,
     ) -> None:
@@ -52,36 +59,53 @@ class TaskPipeline:
         self._settings = settings
         self._hf = hf
         self._storages = storages
-        self._board = board
+        self._store = store
         self._reporter = reporter
 
-    async def run(self, service_task: ServiceTask) -> None:
-        """Process the task and deliver its final report; never raises but CancelledError."""
-        task_id = service_task.task.id
+    async def run(self, record: TaskRecord) -> None:
+        """Process the task and deliver its final report; never raises but CancelledError.
+
+        Cancelled (shutdown past its grace): a shared store leaves the task to another
+        replica; otherwise it is reported as an error.
+        """
         try:
-            update = await self._produce(service_task)
+            update = await self._first_update(record)
+            if update is None:
+                return
         except asyncio.CancelledError:
-            shutdown_report = spawn(
-                f"shutdown report of task {task_id}",
-                self.finish(
-                    service_task, error_update(SHUTDOWN_MESSAGE), budget=SHUTDOWN_REPORT_BUDGET
-                ),
-            )
+            give_up = spawn(f"shutdown report of task {record.id}", self._give_up(record))
             with contextlib.suppress(Exception):  # logged with the task's name by spawn
-                await asyncio.shield(shutdown_report)
+                await asyncio.shield(give_up)
             raise
         except Exception:
-            logger.exception("task %s: unexpected failure", task_id)
+            logger.exception("task %s: unexpected failure", record.id)
             update = error_update(INTERNAL_ERROR_MESSAGE)
-        await self.finish(service_task, update)
+        await self.finish(record, update)
 
-    async def _produce(self, service_task: ServiceTask) -> TaskUpdate:
-        task_id = service_task.task.id
+    async def _first_update(self, record: TaskRecord) -> TaskUpdate | None:
+        """The update to report, or None when the engine already has this task's outcome."""
+        if record.report_started_elsewhere:
+            # The replica that stopped may have sent the report just before it did.
+            engine_status = await self._reporter.engine_status(record.service_task.callback_url)
+            if engine_status in FINAL_STATUSES:
+                logger.info("task %s: the engine already has its report", record.id)
+                await self._release(record, engine_status)
+                return None
+        if record.deliveries > MAX_DELIVERIES:
+            return error_update(TOO_MANY_DELIVERIES_MESSAGE.format(count=record.deliveries - 1))
+        return await self._produce(record)
+
+    async def _give_up(self, record: TaskRecord) -> None:
+        if not await self._store.hand_back(record):
+            await self.finish(record, error_update(SHUTDOWN_MESSAGE), budget=SHUTDOWN_REPORT_BUDGET)
+
+    async def _produce(self, record: TaskRecord) -> TaskUpdate:
+        service_task, task_id = record.service_task, record.id
         settings = self._settings
         try:
             description_key, prompt_key = input_keys(service_task)
             storage = await self._storages.for_task(service_task)
-            self._board.set_status(task_id, TaskStatus.FETCHING)
+            await self._store.set_status(record, TaskStatus.FETCHING)
             logger.info("task %s: fetching inputs", task_id)
             with self._metrics.phase("fetch"):
                 # Never more than the parsers accept (UTF-8 takes at most 4 bytes a character).
@@ -91,7 +115,7 @@ class TaskPipeline:
                         prompt_key, max_bytes=prompt_byte_limit(settings.max_prompt_length)
                     ),
                 )
-            self._board.set_status(task_id, TaskStatus.PROCESSING)
+            await self._store.set_status(record, TaskStatus.PROCESSING)
             logger.info("task %s: generating", task_id)
             with self._metrics.phase("generate"):
                 image = await generate_from_files(
@@ -101,7 +125,7 @@ class TaskPipeline:
                     self._settings,
                     TokenGrant.for_engine_task(self._settings.hf_token),
                 )
-            self._board.set_status(task_id, TaskStatus.SAVING)
+            await self._store.set_status(record, TaskStatus.SAVING)
             logger.info(
                 "task %s: storing the %dx%d PNG made by %s with seed %s",
                 task_id,
@@ -120,24 +144,33 @@ class TaskPipeline:
         return TaskUpdate(status=TaskStatus.FINISHED, data_out=[key])
 
     async def finish(
-        self, service_task: ServiceTask, update: TaskUpdate, *, budget: float | None = None
+        self, record: TaskRecord, update: TaskUpdate, *, budget: float | None = None
     ) -> None:
-        """Record the final status, send the one report, then free the task's place."""
-        task_id = service_task.task.id
+        """Send the one report (if this worker is the one to), then free the task's place."""
+        task_id = record.id
         final_status = update.status
-        self._board.set_status(task_id, final_status)
         try:
-            with self._metrics.phase("report"):
-                delivered = await self._reporter.report(
-                    task_id, service_task.callback_url, update, budget=budget
-                )
-            if not delivered:
-                # The engine never heard the outcome: whoever polls the status sees an error.
-                final_status = TaskStatus.ERROR
-                self._board.set_status(task_id, final_status)
-        finally:
-            self._board.release(task_id)
-            self._metrics.tasks_finished.labels(final_status.value).inc()
+            claimed = await self._store.claim_report(record, final_status)
+        except TaskStoreUnavailableError:
+            logger.warning("task %s: not reported: the task store is away", task_id)
+            return
+        if not claimed:
+            return
+        with self._metrics.phase("report"):
+            delivered = await self._reporter.report(
+                task_id, record.service_task.callback_url, update, budget=budget
+            )
+        if not delivered:
+            # The engine never heard the outcome: whoever polls the status sees an error.
+            final_status = TaskStatus.ERROR
+        await self._release(record, final_status)
+
+    async def _release(self, record: TaskRecord, final_status: TaskStatus) -> None:
+        try:
+            await self._store.release(record, final_status)
+        except TaskStoreUnavailableError:
+            logger.warning("task %s: its end was not recorded: the task store is away", record.id)
+        self._metrics.tasks_finished.labels(final_status.value).inc()
 
 
 def error_update(message: str) -> TaskUpdate:

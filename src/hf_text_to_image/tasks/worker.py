@@ -1,21 +1,21 @@
-"""The pool of workers that take tasks from the board, and its orderly shutdown."""
+"""The pool of workers that take tasks from the store, and its orderly shutdown."""
 
 import asyncio
 import logging
 
 from ..pacing import Pacing
 from ..supervision import spawn_forever
-from .board import TaskBoard
 from .pipeline import SHUTDOWN_MESSAGE, SHUTDOWN_REPORT_BUDGET, TaskPipeline, error_update
+from .store import TaskStore
 
 logger = logging.getLogger(__name__)
 
 
 class WorkerPool:
     def __init__(
-        self, board: TaskBoard, pipeline: TaskPipeline, size: int, *, pacing: Pacing
+        self, store: TaskStore, pipeline: TaskPipeline, size: int, *, pacing: Pacing
     ) -> None:
-        self._board = board
+        self._store = store
         self._pacing = pacing
         self._pipeline = pipeline
         self.size = size
@@ -31,12 +31,11 @@ class WorkerPool:
         ]
 
     async def _work(self) -> None:
-        while True:
-            record = await self._board.next()
+        while (record := await self._store.next()) is not None:
             self.running += 1
             self._idle.clear()
             try:
-                await self._pipeline.run(record.service_task)
+                await self._pipeline.run(record)
             except Exception:  # the pipeline reports its own failures; keep the worker alive
                 logger.exception("task %s: worker caught an unexpected error", record.id)
             finally:
@@ -45,16 +44,15 @@ class WorkerPool:
                     self._idle.set()
 
     async def stop(self, grace_seconds: float) -> None:
-        """Refuse new tasks, report queued ones as errors, give running ones `grace_seconds`."""
-        waiting = self._board.close()
+        """Refuse new tasks, report queued ones as errors (those no other replica will run),
+        give running ones `grace_seconds`, then leave them to the fleet or report them."""
+        waiting = await self._store.close()
         if waiting:
             logger.warning("shutting down: reporting %d queued task(s) as errors", len(waiting))
         shutdown_update = error_update(SHUTDOWN_MESSAGE)
         await asyncio.gather(
             *(
-                self._pipeline.finish(
-                    record.service_task, shutdown_update, budget=SHUTDOWN_REPORT_BUDGET
-                )
+                self._pipeline.finish(record, shutdown_update, budget=SHUTDOWN_REPORT_BUDGET)
                 for record in waiting
             )
         )

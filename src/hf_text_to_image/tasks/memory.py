@@ -1,39 +1,27 @@
-"""The bounded set of accepted tasks: a queue for the workers plus a status index."""
+"""The task store of one replica: a queue for its workers plus a status index, in memory."""
 
 import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..engine.models import ServiceTask, TaskStatus
 from ..errors import ServiceBusyError
-
-FINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.ERROR})
-
-
-@dataclass
-class TaskRecord:
-    service_task: ServiceTask
-    status: TaskStatus = TaskStatus.PENDING
-    accepted_at: float = field(default_factory=time.monotonic)
-
-    @property
-    def id(self) -> str:
-        return self.service_task.task.id
-
+from .store import FULL_MESSAGE, SHUTTING_DOWN_MESSAGE, TaskCounts, TaskRecord
 
 # Finished tasks remembered at most (each entry is an id of up to 200 characters and a status).
 DEFAULT_MAX_FINISHED = 10_000
 
 
-class TaskBoard:
+class MemoryTaskStore:
     """Accepts at most `max_tasks` unfinished tasks and answers their status until retention ends.
 
     A task counts against `max_tasks` from acceptance until its final report was sent. Finished
     tasks are remembered for `retention_seconds`, and at most `max_finished` of them (the
-    oldest are forgotten first), so that no number of tasks grows the board without bound.
+    oldest are forgotten first), so that no number of tasks grows the store without bound.
     """
+
+    shared = False
 
     def __init__(
         self,
@@ -50,7 +38,11 @@ class TaskBoard:
         self._queue: asyncio.Queue[TaskRecord] = asyncio.Queue()
         self._active: dict[str, TaskRecord] = {}
         self._done: OrderedDict[str, tuple[TaskStatus, float]] = OrderedDict()
-        self.accepting = True
+        self._accepting = True
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
 
     @property
     def active_count(self) -> int:
@@ -65,17 +57,20 @@ class TaskBoard:
         """Finished tasks still answerable (at most `max_finished`)."""
         return len(self._done)
 
-    def submit(self, service_task: ServiceTask) -> bool:
-        """Queue a task; False if the same id is already queued or running (nothing to do)."""
+    async def start(self) -> None:
+        """Nothing to connect to."""
+
+    async def aclose(self) -> None:
+        """Nothing to close."""
+
+    async def submit(self, service_task: ServiceTask) -> bool:
         task_id = service_task.task.id
         if task_id in self._active:
             return False
-        if not self.accepting:
-            raise ServiceBusyError("The service is shutting down; submit the task again.")
+        if not self._accepting:
+            raise ServiceBusyError(SHUTTING_DOWN_MESSAGE)
         if len(self._active) >= self.max_tasks:
-            raise ServiceBusyError(
-                f"The service already holds {self.max_tasks} tasks; submit again shortly."
-            )
+            raise ServiceBusyError(FULL_MESSAGE.format(max_tasks=self.max_tasks))
         record = TaskRecord(service_task)
         self._active[task_id] = record
         self._done.pop(task_id, None)
@@ -85,19 +80,12 @@ class TaskBoard:
     async def next(self) -> TaskRecord:
         return await self._queue.get()
 
-    def set_status(self, task_id: str, status: TaskStatus) -> None:
-        record = self._active.get(task_id)
-        if record is not None:
-            record.status = status
+    async def set_status(self, record: TaskRecord, status: TaskStatus) -> None:
+        held = self._active.get(record.id)
+        if held is not None:
+            held.status = status
 
-    def release(self, task_id: str) -> None:
-        """The task's final report is done: free its place and remember its final status."""
-        record = self._active.pop(task_id, None)
-        if record is not None:
-            self._done[task_id] = (record.status, self._clock())
-        self._forget_expired()
-
-    def status_of(self, task_id: str) -> TaskStatus | None:
+    async def status_of(self, task_id: str) -> TaskStatus | None:
         self._forget_expired()
         record = self._active.get(task_id)
         if record is not None:
@@ -105,13 +93,36 @@ class TaskBoard:
         done = self._done.get(task_id)
         return done[0] if done else None
 
-    def close(self) -> list[TaskRecord]:
+    async def counts(self) -> TaskCounts:
+        return TaskCounts(active=len(self._active), max_tasks=self.max_tasks)
+
+    async def claim_report(self, record: TaskRecord, status: TaskStatus) -> bool:
+        """One replica, one worker per task: the worker that ran it reports it."""
+        held = self._active.get(record.id)
+        if held is None:
+            return False
+        held.status = status
+        return True
+
+    async def release(self, record: TaskRecord, final_status: TaskStatus) -> None:
+        if self._active.pop(record.id, None) is not None:
+            self._done[record.id] = (final_status, self._clock())
+        self._forget_expired()
+
+    async def hand_back(self, record: TaskRecord) -> bool:
+        """Nobody else holds this replica's tasks: it reports them itself."""
+        return False
+
+    async def close(self) -> list[TaskRecord]:
         """Stop accepting and hand back every task still waiting in the queue."""
-        self.accepting = False
+        self._accepting = False
         waiting = []
         while not self._queue.empty():
             waiting.append(self._queue.get_nowait())
         return waiting
+
+    async def other_replicas(self) -> int:
+        return 0
 
     def _forget_expired(self) -> None:
         while len(self._done) > self._max_finished:

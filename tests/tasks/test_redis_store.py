@@ -1,0 +1,207 @@
+"""The Redis task store against a real redis-server: the fleet's queue, leases and markers."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from standins.redis_server import RedisServer
+
+from hf_text_to_image.engine.models import ServiceTask, TaskStatus
+from hf_text_to_image.errors import ServiceBusyError
+from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, queue_key
+from hf_text_to_image.tasks.store import TaskStoreUnavailableError
+
+pytestmark = pytest.mark.anyio
+
+S3_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYS3cr3tS3cr3t"
+
+OpenStore = Callable[..., AbstractAsyncContextManager[RedisTaskStore]]
+
+
+def make_task(task_id: str, **extra: Any) -> ServiceTask:
+    return ServiceTask.model_validate(
+        {
+            "task": {"id": task_id, "data_in": ["a", "b"]},
+            "callback_url": f"http://e/tasks/{task_id}",
+            "s3_access_key_id": "minio",
+            "s3_secret_access_key": S3_SECRET,
+            "s3_region": "eu-central-2",
+            "s3_host": "http://minio:9000",
+            "s3_bucket": "engine",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def open_store(redis_server: RedisServer) -> OpenStore:
+    @asynccontextmanager
+    async def open_one(**overrides: Any) -> AsyncIterator[RedisTaskStore]:
+        values: dict[str, Any] = {
+            "prefix": "test",
+            "max_tasks": 5,
+            "retention_seconds": 60,
+            "max_finished": 100,
+            "lease_seconds": 0.4,
+            "timeout": 0.5,
+            **overrides,
+        }
+        store = RedisTaskStore(connect(SecretStr(redis_server.url), timeout=0.5), **values)
+        await store.start()
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+    return open_one
+
+
+async def test_a_task_runs_once_and_its_secret_leaves_redis_when_it_ends(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    async with open_store() as store:
+        assert await store.submit(make_task("a"))
+        assert not await store.submit(make_task("a")), "the same id again is a no-op"
+        record = await store.next()
+        assert record is not None
+        assert record.service_task.s3_secret_access_key is not None
+        assert record.service_task.s3_secret_access_key.get_secret_value() == S3_SECRET
+        await store.set_status(record, TaskStatus.PROCESSING)
+        assert await store.status_of("a") is TaskStatus.PROCESSING
+        assert (await store.counts()).active == 1
+        assert await store.claim_report(record, TaskStatus.FINISHED)
+        await store.release(record, TaskStatus.FINISHED)
+        assert await store.status_of("a") is TaskStatus.FINISHED
+        assert not await store.claim_report(record, TaskStatus.FINISHED), "a task is reported once"
+        assert (await store.counts()).active == 0
+    with redis_server.client() as client:
+        dump = json.dumps({key: client.type(key) for key in client.keys("*")})
+        assert client.xlen(queue_key("test")) == 0, "done entries leave the stream"
+        (task_key,) = client.keys("*task:a")
+        assert client.hgetall(task_key) == {"status": "finished", "report": "done"}
+        assert 0 < client.ttl(task_key) <= 60
+        assert S3_SECRET not in dump + json.dumps(client.hgetall(task_key))
+
+
+async def test_max_tasks_bounds_the_whole_fleet(open_store: OpenStore) -> None:
+    async with open_store(max_tasks=3) as one, open_store(max_tasks=3) as other:
+        assert await one.submit(make_task("a"))
+        assert await other.submit(make_task("b"))
+        assert await one.submit(make_task("c"))
+        with pytest.raises(ServiceBusyError, match="3 tasks"):
+            await other.submit(make_task("d"))
+        record = await other.next()
+        assert record is not None
+        assert record.id == "a", "any replica takes the oldest"
+        assert await other.claim_report(record, TaskStatus.FINISHED)
+        await other.release(record, TaskStatus.ERROR)
+        assert await other.submit(make_task("d"))
+        assert await one.status_of("a") is TaskStatus.ERROR, "any replica answers"
+        assert await one.other_replicas() == 1
+
+
+async def test_a_task_whose_replica_stopped_is_taken_over_after_the_lease(
+    open_store: OpenStore,
+) -> None:
+    async with open_store(lease_seconds=60) as dead, open_store(lease_seconds=0.3) as alive:
+        await dead.submit(make_task("a"))
+        taken = await dead.next()
+        assert taken is not None
+        await dead.set_status(taken, TaskStatus.PROCESSING)
+        # `dead` renews every 20 s: to `alive`, with a lease of 0.3 s, it looks gone.
+        record = await alive.next()
+        assert record is not None
+        assert record.id == "a"
+        assert record.taken_over
+        assert not record.report_started_elsewhere
+        assert record.deliveries == 2
+        assert not await dead.claim_report(taken, TaskStatus.FINISHED), (
+            "the first owner lost it: it may not report"
+        )
+        assert await alive.claim_report(record, TaskStatus.FINISHED)
+        await alive.release(record, TaskStatus.FINISHED)
+
+
+async def test_a_takeover_knows_the_report_had_started(open_store: OpenStore) -> None:
+    async with open_store(lease_seconds=60) as dead, open_store(lease_seconds=0.3) as alive:
+        await dead.submit(make_task("a"))
+        taken = await dead.next()
+        assert taken is not None
+        assert await dead.claim_report(taken, TaskStatus.FINISHED)  # ...and died while sending it
+        record = await alive.next()
+        assert record is not None
+        assert record.report_started_elsewhere
+
+
+async def test_a_lease_renewed_is_never_taken_over(open_store: OpenStore) -> None:
+    async with open_store(lease_seconds=0.3) as owner, open_store(lease_seconds=0.3) as other:
+        await owner.submit(make_task("a"))
+        record = await owner.next()
+        assert record is not None
+        # Four leases long, the owner's upkeep renews it; the other finds nothing.
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.2):
+                await other.next()
+        assert await owner.claim_report(record, TaskStatus.FINISHED)
+
+
+async def test_hand_back_gives_the_task_to_another_replica_at_once(open_store: OpenStore) -> None:
+    async with open_store(lease_seconds=60) as leaving, open_store(lease_seconds=60) as staying:
+        await leaving.submit(make_task("a"))
+        record = await leaving.next()
+        assert record is not None
+        assert await leaving.close() == [], "queued tasks stay in Redis for the fleet"
+        assert await leaving.next() is None
+        with pytest.raises(ServiceBusyError, match="shutting down"):
+            await leaving.submit(make_task("b"))
+        assert await leaving.hand_back(record)
+        assert await staying.status_of("a") is TaskStatus.PENDING
+        again = await staying.next()
+        assert again is not None
+        assert again.id == "a"
+        assert not again.taken_over
+        assert await staying.status_of("a") is TaskStatus.FETCHING
+
+
+async def test_finished_tasks_are_bounded_in_number(open_store: OpenStore) -> None:
+    async with open_store(max_finished=2) as store:
+        for task_id in "abcd":
+            await store.submit(make_task(task_id))
+            record = await store.next()
+            assert record is not None
+            assert await store.claim_report(record, TaskStatus.FINISHED)
+            await store.release(record, TaskStatus.FINISHED)
+        assert [await store.status_of(task_id) for task_id in "abcd"] == [
+            None,
+            None,
+            TaskStatus.FINISHED,
+            TaskStatus.FINISHED,
+        ]
+
+
+async def test_redis_away_means_503_and_the_store_recovers_by_itself(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    async with open_store() as store:
+        await store.submit(make_task("a"))
+        held = await store.next()
+        assert held is not None
+        await store.set_status(held, TaskStatus.PROCESSING)
+        redis_server.kill()
+        with pytest.raises(TaskStoreUnavailableError, match="cannot be reached"):
+            await store.submit(make_task("b"))
+        with pytest.raises(TaskStoreUnavailableError):
+            await store.counts()
+        with pytest.raises(TaskStoreUnavailableError):
+            await store.status_of("unknown")
+        assert await store.status_of("a") is TaskStatus.PROCESSING, "held here: known here"
+        await store.set_status(held, TaskStatus.SAVING)  # best effort, no error
+        redis_server.start()  # empty: started without persistence
+        assert await store.submit(make_task("b"))
+        record = await store.next()
+        assert record is not None
+        assert record.id == "b", "the consumer group came back too"
