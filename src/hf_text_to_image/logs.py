@@ -41,6 +41,8 @@ CAPPED_LOGGERS = (
     "urllib3",
     "aiohttp",
     "httpcore",
+    # INFO: every request's full URL, presigned storage URLs' signatures included.
+    "httpx",
     "hpack",
     "python_multipart",
     "multipart",
