@@ -38,7 +38,7 @@ class ForbiddenTargetError(InvalidInputError):
 
 
 class InvalidParameterError(InvalidInputError):
-    def __init__(self, message: str, *, param: str, code: str = "invalid_value") -> None:
+    def __init__(self, message: str, *, param: str | None, code: str = "invalid_value") -> None:
         super().__init__(message)
         self.param = param
         self.code = code

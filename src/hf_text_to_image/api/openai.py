@@ -144,7 +144,7 @@ def describe_body_problem(errors: Sequence[Any]) -> InvalidParameterError:
         return InvalidParameterError(
             "The body is not valid JSON: send a JSON object such as "
             '{"model": "black-forest-labs/FLUX.1-schnell", "prompt": "a lighthouse"}.',
-            param="",
+            param=None,
             code="invalid_json",
         )
     if kind == "missing":
@@ -175,8 +175,9 @@ class BoundedRequest(Request):
                 size += len(chunk)
                 if size > self.limit:
                     raise InvalidParameterError(
-                        f"The body is larger than the limit of {self.limit} bytes.",
-                        param="prompt",
+                        f"The body is larger than the limit of {self.limit} bytes "
+                        "(MAX_PROMPT_LENGTH sets it).",
+                        param=None,
                         code="request_too_large",
                     )
                 chunks.append(chunk)
