@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--smoke] [--out DIR]`: every scenario, a table, a chart, one JSON line."""
+"""`python -m benchmarks [--smoke] [--only fleet] [--out DIR]`: the scenarios, a table, a chart,
+one JSON line."""
 
 import argparse
 import asyncio
@@ -28,13 +29,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--smoke", action="store_true", help="tiny sizes, targets not judged (CI, < 60 s)"
     )
     parser.add_argument(
+        "--only",
+        choices=["fleet"],
+        help="run only this scenario (fleet: 7, the Redis task store); no chart",
+    )
+    parser.add_argument(
         "--out", type=Path, default=REPOSITORY / "benchmarks" / "results", help="results folder"
     )
     return parser.parse_args(argv)
 
 
-async def run_scenarios(plan: Plan, log_dir: Path) -> dict[str, Any]:
+async def run_scenarios(plan: Plan, log_dir: Path, only: str | None) -> dict[str, Any]:
     async with open_bench(plan, log_dir) as bench:
+        if only == "fleet":
+            return {"fleet": await fleet(bench)}
         results = await engine_scenarios(bench)
         results["memory"] = await memory(bench)
         results["chart"] = await concurrency_sweep(bench)
@@ -73,15 +81,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # stop the children on SIGTERM too
     started = time.monotonic()
     try:
-        results = asyncio.run(run_scenarios(plan, args.out / "logs"))
+        results = asyncio.run(run_scenarios(plan, args.out / "logs", args.only))
     except KeyboardInterrupt:
         print("interrupted: every process the benchmark started is stopped", file=sys.stderr)
         return 130
-    rows = build_rows(results, judged=plan.judge_targets)
+    rows = [] if args.only else build_rows(results, judged=plan.judge_targets)
     rows += fleet_rows(results["fleet"], judged=plan.judge_targets)
-    chart_path = args.out / f"{plan.name}-throughput.png"
+    # A partial run keeps the whole run's files as they are.
+    name = f"{plan.name}-{args.only}" if args.only else plan.name
+    chart_path = args.out / f"{name}-throughput.png"
     machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, commit {commit()}"
-    draw_sweep(results["chart"], chart_path, f"{plan.name} run; {machine}")
+    if not args.only:
+        draw_sweep(results["chart"], chart_path, f"{plan.name} run; {machine}")
     document = {
         "benchmark": "hf-text-to-image",
         "mode": plan.name,
@@ -89,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
         "results": results,
         "targets": targets(rows) if plan.judge_targets else [],
-        "chart": display_path(chart_path),
+        "chart": None if args.only else display_path(chart_path),
     }
     line = json.dumps(document, separators=(",", ":"))
-    (args.out / f"{plan.name}.json").write_text(line + "\n")
+    (args.out / f"{name}.json").write_text(line + "\n")
     print(render_table(rows))
     print(line)
     return 0
