@@ -2,13 +2,15 @@
 
 Layout (every key under one hash tag, so that a Redis Cluster keeps them on one slot):
 
-- `{prefix}:queue`: a stream with one entry per unfinished task (`task` = its id) and the
-  consumer group `workers`. An entry is delivered to one worker; it stays in that worker's
-  pending list until the task is done, then it is acknowledged and deleted, so the stream's
-  length is the fleet's number of unfinished tasks (what KEDA scales on).
-- `{prefix}:task:{id}`: a hash with `status`, `body` (the ServiceTask with its S3 secret,
-  only while the task lives), `entry` (its stream entry) and `report` (who sends the final
-  report, then `done`). Once done the hash keeps only the status, for TASK_RETENTION_SECONDS.
+- `{prefix}:queue`: a stream with one entry per unfinished task (`task` = its id, `body` =
+  the ServiceTask with its S3 secret) and the consumer group `workers`. An entry is delivered
+  to one worker; it stays in that worker's pending list until the task is done, then it is
+  acknowledged and deleted, so the stream's length is the fleet's number of unfinished tasks
+  (what KEDA scales on), and the secret leaves Redis with the entry.
+- `{prefix}:task:{id}`: a hash with `status`, `entry` (its stream entry, while the task
+  lives) and `report` (who sends the final report, then `done`). Once done the hash keeps
+  only the status, for TASK_RETENTION_SECONDS. A `pending` task whose entry was delivered
+  is `fetching`: taking a task is one read, with no write of its own.
 - `{prefix}:active`: the ids of unfinished tasks (MAX_TASKS bounds the fleet with it).
 - `{prefix}:finished`: finished ids by time, to keep at most MAX_FINISHED_TASKS of them.
 - `{prefix}:replicas`: the live replicas, each with the time its lease runs out.
@@ -34,6 +36,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError, ResponseError
+from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from ..engine.models import ServiceTask, TaskStatus
@@ -50,8 +53,6 @@ from .store import (
 logger = logging.getLogger(__name__)
 
 GROUP = "workers"
-# Statuses this replica shows for the tasks it runs but does not write to Redis.
-LOCAL_STATUSES = frozenset({TaskStatus.SAVING})
 UNREACHABLE_MESSAGE = "The service's task store (Redis) cannot be reached; submit again shortly."
 # How long one blocking read waits for a new entry before the worker looks again.
 READ_BLOCK_SECONDS = 1.0
@@ -64,9 +65,9 @@ SUBMIT = """
 -- KEYS: active, queue, task hash, finished. ARGV: id, body, max_tasks.
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
-local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[1])
+local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[1], 'body', ARGV[2])
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'body', ARGV[2], 'status', 'pending', 'entry', entry)
+redis.call('HSET', KEYS[3], 'status', 'pending', 'entry', entry)
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
@@ -74,55 +75,47 @@ return 1
 
 SET_STATUS = """
 -- KEYS: task hash. ARGV: status. Only while the task lives (never revives a finished one).
-if redis.call('HEXISTS', KEYS[1], 'body') == 1 then
+if redis.call('HEXISTS', KEYS[1], 'entry') == 1 then
   redis.call('HSET', KEYS[1], 'status', ARGV[1])
 end
 return 0
 """
 
-# Taking an entry: the task's hash (same hash tag as the queue) must still name this entry;
-# a stale entry (the task ended or was handed back meanwhile) is dropped. One round trip for
-# what a worker needs: the task, and `fetching` as its status.
-TAKE_ENTRY_FUNCTION = """
-local function take(queue, entry, task_id, task_prefix)
-  local key = task_prefix .. task_id
-  local values = redis.call('HMGET', key, 'body', 'entry', 'report')
-  if not values[1] or values[2] ~= entry then
-    redis.call('XACK', queue, 'workers', entry)
-    redis.call('XDEL', queue, entry)
-    return {entry, task_id, false, false}
+STATUS_OF = """
+-- KEYS: task hash, queue. A pending task whose entry was delivered is being fetched.
+local values = redis.call('HMGET', KEYS[1], 'status', 'entry')
+if values[1] == 'pending' and values[2] then
+  if #redis.call('XPENDING', KEYS[2], 'workers', values[2], values[2], 1) > 0 then
+    return 'fetching'
   end
-  redis.call('HSET', key, 'status', 'fetching')
-  return {entry, task_id, values[1], values[3]}
 end
+return values[1]
 """
 
-TAKE_ENTRY = (
-    TAKE_ENTRY_FUNCTION
-    + """
--- KEYS: queue. ARGV: entry, task id, task key prefix.
-return take(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+TAKE_OVER = """
+-- KEYS: task hash, queue. ARGV: entry, consumer. An entry this consumer just claimed: a stale
+-- one (the task ended or was handed back meanwhile) is dropped; else the task is `fetching`
+-- again. Returns {deliveries, who began the report} or false.
+local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
+if values[1] ~= ARGV[1] then
+  redis.call('XACK', KEYS[2], 'workers', ARGV[1])
+  redis.call('XDEL', KEYS[2], ARGV[1])
+  return false
+end
+redis.call('HSET', KEYS[1], 'status', 'fetching')
+local pending = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[2])
+local deliveries = 1
+if #pending > 0 then deliveries = pending[1][4] end
+return {deliveries, values[2] or ''}
 """
-)
-
-TAKE_NEXT = (
-    TAKE_ENTRY_FUNCTION
-    + """
--- KEYS: queue. ARGV: consumer, task key prefix. The next new entry, if any (never blocks).
-local got = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[1], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
-if not got then return false end
-local entry = got[1][2][1]
-return take(KEYS[1], entry[1], entry[2][2], ARGV[2])
-"""
-)
 
 CLAIM_REPORT = """
 -- KEYS: task hash, queue. ARGV: entry, consumer, final status. Only the entry's owner may
 -- report; the task shows its final status from then on.
 local owned = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[2])
 if #owned == 0 then return 0 end
-local values = redis.call('HMGET', KEYS[1], 'body', 'report')
-if not values[1] or values[2] == 'done' then return 0 end
+local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
+if values[1] ~= ARGV[1] or values[2] == 'done' then return 0 end
 redis.call('HSET', KEYS[1], 'report', ARGV[2], 'status', ARGV[3])
 return 1
 """
@@ -133,7 +126,7 @@ RELEASE = """
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[1], 'body', 'entry')
+redis.call('HDEL', KEYS[1], 'entry')
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'report', 'done')
 local retention = tonumber(ARGV[4])
 local now = redis.call('TIME')
@@ -156,14 +149,14 @@ return 1
 """
 
 HAND_BACK = """
--- KEYS: task hash, queue. ARGV: entry, id, consumer. A new entry, at once for any replica.
+-- KEYS: task hash, queue. ARGV: entry, id, consumer, body. A new entry, at once for any replica.
 local owned = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[3])
 if #owned == 0 then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'body') == 0 then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'report') == 1 then return 0 end
+local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
+if values[1] ~= ARGV[1] or values[2] then return 0 end
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
-local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2])
+local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2], 'body', ARGV[4])
 redis.call('HSET', KEYS[1], 'entry', entry, 'status', 'pending')
 return 1
 """
@@ -226,7 +219,11 @@ def load_task(body: str) -> ServiceTask:
 
 
 def connect(url: SecretStr, *, timeout: float) -> "Redis":
-    """A client whose every call ends within about twice `timeout` (one retry on reconnect)."""
+    """A client whose every call ends within about twice `timeout` (one retry on reconnect).
+
+    A new connection says only HELLO and its name: no CLIENT SETINFO and no CLIENT
+    MAINT_NOTIFICATIONS, which Redis before 7.2 and 8 refuses, three errors per connection.
+    """
     return Redis.from_url(
         url.get_secret_value(),
         decode_responses=True,
@@ -235,6 +232,8 @@ def connect(url: SecretStr, *, timeout: float) -> "Redis":
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=1),
         health_check_interval=30,
         client_name="hugging-face-text-to-image",
+        driver_info=None,
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
 
 
@@ -270,9 +269,9 @@ class RedisTaskStore:
         self._task_prefix = f"{tag}:task:"
         self._submit = redis.register_script(SUBMIT)
         self._set_status = redis.register_script(SET_STATUS)
+        self._status_of = redis.register_script(STATUS_OF)
         self._claim_report = redis.register_script(CLAIM_REPORT)
-        self._take_entry = redis.register_script(TAKE_ENTRY)
-        self._take_next = redis.register_script(TAKE_NEXT)
+        self._take_over_entry = redis.register_script(TAKE_OVER)
         self._release = redis.register_script(RELEASE)
         self._hand_back = redis.register_script(HAND_BACK)
         self._renew = redis.register_script(RENEW)
@@ -345,12 +344,10 @@ class RedisTaskStore:
 
     async def set_status(self, record: TaskRecord, status: TaskStatus) -> None:
         """`fetching` comes with taking the task and the final status with the report marker;
-        `saving` (a short step) only this replica shows: one round trip less per task."""
+        the steps between are written as they come."""
         if record.status == status:
             return
         record.status = status
-        if status in LOCAL_STATUSES:
-            return
         try:
             await self._call(self._set_status(keys=[self._task_key(record.id)], args=[status]))
         except TaskStoreUnavailableError:
@@ -360,7 +357,7 @@ class RedisTaskStore:
         held = self._held.get(task_id)
         if held is not None:
             return held.status  # run here: known here, Redis or not
-        status = await self._call(self._redis.hget(self._task_key(task_id), "status"))
+        status = await self._call(self._status_of(keys=[self._task_key(task_id), self._queue]))
         return TaskStatus(str(status)) if status else None
 
     async def counts(self) -> TaskCounts:
@@ -409,7 +406,7 @@ class RedisTaskStore:
             outcome = await self._call(
                 self._hand_back(
                     keys=[self._task_key(record.id), self._queue],
-                    args=[record.entry, record.id, self.consumer],
+                    args=[record.entry, record.id, self.consumer, dump_task(record.service_task)],
                 )
             )
         except TaskStoreUnavailableError:
@@ -476,12 +473,8 @@ class RedisTaskStore:
                 raise
 
     async def _read_new(self) -> TaskRecord | None:
-        """A new entry: at once when one waits, else after a blocking read."""
-        taken = await self._call(
-            self._take_next(keys=[self._queue], args=[self.consumer, self._task_prefix])
-        )
-        if taken:
-            return self._record(taken)
+        """A new entry: at once when one waits, else after a blocking read. The entry carries
+        the task, so that taking it is this one read (no script, no write of our own)."""
         # Well inside the socket timeout, or every quiet read would look like an outage.
         block_ms = int(1000 * min(READ_BLOCK_SECONDS, self._lease / 4, self._timeout / 2))
         answer = cast(
@@ -494,10 +487,18 @@ class RedisTaskStore:
         )
         for _stream, entries in answer or []:
             for entry, fields in entries:
-                record = await self._take(entry, fields.get("task", ""))
-                if record is not None:
-                    return record
+                if "body" in fields:
+                    return TaskRecord(
+                        load_task(fields["body"]), status=TaskStatus.FETCHING, entry=entry
+                    )
+                await self._drop(entry)
         return None
+
+    async def _drop(self, entry: str) -> None:
+        """An entry without a task in it (none of ours writes one): nobody can run it."""
+        logger.warning("entry %s: holds no task; dropped", entry)
+        await self._call(self._redis.xack(self._queue, GROUP, entry))
+        await self._call(self._redis.xdel(self._queue, entry))
 
     async def _take_over(self) -> TaskRecord | None:
         """One entry idle past the lease (its replica died), now this worker's."""
@@ -520,38 +521,34 @@ class RedisTaskStore:
             self._next_takeover_check = now  # more to look at: look again on the next call
         for entry, fields in answer[1]:
             if fields is None:
+                continue  # deleted meanwhile: XAUTOCLAIM already forgot it
+            if "body" not in fields:
+                await self._drop(entry)
                 continue
-            pending = await self._call(
-                self._redis.xpending_range(self._queue, GROUP, entry, entry, 1, self.consumer)
-            )
-            deliveries = int(pending[0]["times_delivered"]) if pending else 1
-            record = await self._take(entry, fields.get("task", ""), deliveries=deliveries)
-            if record is not None:
-                record.taken_over = True
-                logger.warning(
-                    "task %s: taken over from a replica that stopped (delivery %d)",
-                    record.id,
-                    deliveries,
+            taken = await self._call(
+                self._take_over_entry(
+                    keys=[self._task_key(fields.get("task", "")), self._queue],
+                    args=[entry, self.consumer],
                 )
-                return record
+            )
+            if not taken:
+                continue  # stale: dropped
+            deliveries, report = int(taken[0]), str(taken[1])
+            record = TaskRecord(
+                load_task(fields["body"]),
+                status=TaskStatus.FETCHING,
+                entry=entry,
+                deliveries=deliveries,
+                taken_over=True,
+                report_started_elsewhere=bool(report) and report != self.consumer,
+            )
+            logger.warning(
+                "task %s: taken over from a replica that stopped (delivery %d)",
+                record.id,
+                deliveries,
+            )
+            return record
         return None
-
-    async def _take(self, entry: str, task_id: str, *, deliveries: int = 1) -> TaskRecord | None:
-        taken = await self._call(
-            self._take_entry(keys=[self._queue], args=[entry, task_id, self._task_prefix])
-        )
-        return self._record(taken, deliveries=deliveries)
-
-    def _record(self, taken: list[str | None], *, deliveries: int = 1) -> TaskRecord | None:
-        """The record of a take script's answer; None for a stale entry."""
-        entry, _task_id, body, report = taken
-        if not body or not entry:
-            return None
-        record = TaskRecord(
-            load_task(body), status=TaskStatus.FETCHING, entry=entry, deliveries=deliveries
-        )
-        record.report_started_elsewhere = bool(report) and report != self.consumer
-        return record
 
     async def _keep_up(self) -> None:
         """Renew leases, count the queue, forget dead consumers; never stops on an outage."""
