@@ -87,6 +87,24 @@ async def test_a_task_runs_once_and_its_secret_leaves_redis_when_it_ends(
         assert S3_SECRET not in dump + json.dumps(client.hgetall(task_key))
 
 
+async def test_any_replica_answers_each_step_as_one_replica_would(open_store: OpenStore) -> None:
+    """The steps of test_memory_store's same test, seen from a replica that does not run it."""
+    async with open_store() as runner, open_store() as other:
+        await runner.submit(make_task("a"))
+        seen = [await other.status_of("a")]
+        record = await runner.next()
+        assert record is not None
+        seen.append(await other.status_of("a"))
+        for step in (TaskStatus.PROCESSING, TaskStatus.SAVING):
+            await runner.set_status(record, step)
+            seen.append(await other.status_of("a"))
+        assert await runner.claim_report(record, TaskStatus.FINISHED)
+        seen.append(await other.status_of("a"))
+        await runner.release(record, TaskStatus.FINISHED)
+        seen.append(await other.status_of("a"))
+        assert seen == ["pending", "fetching", "processing", "saving", "finished", "finished"]
+
+
 async def test_max_tasks_bounds_the_whole_fleet(open_store: OpenStore) -> None:
     async with open_store(max_tasks=3) as one, open_store(max_tasks=3) as other:
         assert await one.submit(make_task("a"))

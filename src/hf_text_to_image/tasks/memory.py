@@ -78,7 +78,10 @@ class MemoryTaskStore:
         return True
 
     async def next(self) -> TaskRecord:
-        return await self._queue.get()
+        """The oldest queued task, `fetching` from now on (as a Redis store records it)."""
+        record = await self._queue.get()
+        record.status = TaskStatus.FETCHING
+        return record
 
     async def set_status(self, record: TaskRecord, status: TaskStatus) -> None:
         held = self._active.get(record.id)
