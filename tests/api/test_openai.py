@@ -127,6 +127,30 @@ def test_upstream_refusal_comes_back_in_openai_error_shape(
         assert f"{line} 1.0" in metrics, endpoint
 
 
+def test_openai_style_calls_counted_by_status_and_provider(
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
+) -> None:
+    url = start_direct(hf_token=OPERATOR_TOKEN)
+    endpoint = "/v1/images/generations"
+
+    client(url).images.generate(model=MODEL, prompt="a fox")
+    with pytest.raises(openai.BadRequestError):
+        client(url).images.generate(model=MODEL, prompt="a fox", size="8x8")
+    # No credential at all, and HF_TOKEN not granted without an API key.
+    anonymous = httpx.post(f"{url}{endpoint}", json={"model": MODEL, "prompt": "a fox"})
+    assert anonymous.status_code == 401
+
+    metrics = httpx.get(f"{url}/metrics").text
+    for line in (
+        f'direct_requests_total{{endpoint="{endpoint}",provider="hf-inference",status="200"}} 1.0',
+        f'direct_requests_total{{endpoint="{endpoint}",provider="none",status="400"}} 1.0',
+        f'direct_requests_total{{endpoint="{endpoint}",provider="none",status="401"}} 1.0',
+        'upstream_requests_total{provider="hf-inference",status_code="200"} 1.0',
+    ):
+        assert line in metrics, line
+    assert len(hf.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("arguments", "param", "code", "words"),
     [

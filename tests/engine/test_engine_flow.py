@@ -365,4 +365,6 @@ def test_metrics_count_tasks_phases_and_upstream_calls(
         "tasks_in_flight 0.0",
     ):
         assert line in text
+    # Engine tasks are counted as tasks, never as direct calls.
+    assert "direct_requests_total{" not in text
     assert TOKEN not in text
