@@ -15,6 +15,7 @@ def providers() -> Iterator[ProvidersStandIn]:
     with UvicornThread(standin.app) as server:
         standin.url = server.url
         yield standin
+        standin.released.set()
 
 
 @pytest.fixture

@@ -46,6 +46,8 @@ class ProvidersStandIn:
     mappings: dict[str, Any] = field(default_factory=dict)
     hub_lookups: int = 0
     calls: list[RecordedCall] = field(default_factory=list)
+    # Set when the test ends: lets the requests held by "hang" go.
+    released: threading.Event = field(default_factory=threading.Event)
     _jobs: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,7 +89,9 @@ class ProvidersStandIn:
             provider = request.url.path.strip("/").split("/", 1)[0]
             outage = self.down.get(provider)
             if outage == "hang":
-                await asyncio.sleep(60)
+                # Until the test ends: the client gives up first, and the server then stops
+                # at once instead of waiting out a sleep.
+                await asyncio.to_thread(self.released.wait, 60)
             if isinstance(outage, int):
                 # The router's words when the provider behind it fails.
                 message = f"Provider {provider} is unavailable, please try again later"
