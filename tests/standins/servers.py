@@ -64,13 +64,37 @@ class ConnectionWitness:
 
 
 class QuickServer(uvicorn.Server):
-    """uvicorn checks for a stop every 100 ms; tests start and stop hundreds of servers."""
+    """uvicorn checks for a stop every 100 ms and waits 100 ms steps to shut down; tests start
+    and stop hundreds of servers, so both wait on the condition itself, in 10 ms steps."""
 
     async def main_loop(self) -> None:
         counter = 0
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864000
             await asyncio.sleep(0.01)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's graceful shutdown, ending as soon as no connection or task is left."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        # Idle connections close at once; a connection mid-response closes after it.
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + self.config.timeout_graceful_shutdown
+        state = self.server_state
+        while (state.connections or state.tasks) and not self.force_exit:
+            if time.monotonic() > deadline:
+                for task in state.tasks:
+                    task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+                break
+            await asyncio.sleep(0.01)
+        else:
+            for server in self.servers:
+                await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class UvicornThread:
