@@ -2,8 +2,10 @@
 
 No Docker engine and no cluster are needed: the Dockerfile is read as text (hadolint lints
 it in CI) and its command is run the way the image would run it, on a copy of what the
-image holds; the manifests are checked against Kubernetes' JSON schemas, bundled by
-kubernetes-validate, and the KEDA object against tests/schemas/. Nothing leaves the machine.
+image holds; the manifests are checked, strictly, against Kubernetes' JSON schemas for the
+kinds they use (tests/schemas/kubernetes-<version>.json, extracted from kubernetes-validate's
+bundle; CI also runs kubernetes-validate itself), and the KEDA objects against tests/schemas/.
+Nothing leaves the machine.
 """
 
 import json
@@ -20,12 +22,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
-import kubernetes_validate.utils as kubernetes_validate
 import pytest
 import yaml
 from dotenv import dotenv_values
 from fastapi.testclient import TestClient
 from packaging.requirements import Requirement
+from schemas.extract_kubernetes import schema_name
 from uvicorn.main import main as uvicorn_command_line
 
 from hf_text_to_image.config import Settings
@@ -49,8 +51,9 @@ PROJECT = "hf-text-to-image"
 SERVICE_STATEFUL = "hugging-face-text-to-image-stateful"
 
 SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
-# The oldest Kubernetes still commonly run, and the newest the bundled schemas know.
-KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+# The oldest Kubernetes still commonly run, and the newest kubernetes-validate knew when the
+# schemas were extracted (tests/schemas/extract_kubernetes.py).
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 
 
 def difference(left_name: str, left: set[str], right_name: str, right: set[str]) -> str:
@@ -121,6 +124,31 @@ def seconds(duration: str) -> float:
     return sum(float(number) * units[unit] for number, unit in parts)
 
 
+@cache
+def kubernetes_schemas(version: str) -> dict[str, Any]:
+    """That version's schemas, themselves checked against JSON Schema's metaschema once."""
+    path = SCHEMAS / f"kubernetes-{version}.json"
+    schemas: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    every_schema = {"$defs": {**schemas["$defs"], **schemas["kinds"]}}
+    jsonschema.Draft202012Validator.check_schema(every_schema)
+    return schemas
+
+
+@cache
+def kubernetes_validator(version: str, name: str) -> jsonschema.Draft202012Validator:
+    schemas = kubernetes_schemas(version)
+    assert name in schemas["kinds"], (
+        f"no schema for {name} in tests/schemas/kubernetes-{version}.json: run "
+        f"python tests/schemas/extract_kubernetes.py {' '.join(KUBERNETES_VERSIONS)}"
+    )
+    return jsonschema.Draft202012Validator({**schemas["kinds"][name], "$defs": schemas["$defs"]})
+
+
+def validate_kubernetes(document: dict[str, Any], version: str) -> None:
+    """Strictly against that version's schema of the kind, as a cluster would check it."""
+    kubernetes_validator(version, schema_name(document)).validate(document)
+
+
 def manifest_cases() -> list[Any]:
     return [
         pytest.param(document, version, id=f"{file_name}:{document['kind']}:{version}")
@@ -136,7 +164,7 @@ def test_every_manifest_is_valid(document: dict[str, Any], version: str) -> None
         schema = json.loads(KEDA_SCHEMAS[document["kind"]].read_text(encoding="utf-8"))
         jsonschema.validate(document, schema)
         return
-    kubernetes_validate.validate(document, version, strict=True)
+    validate_kubernetes(document, version)
 
 
 def test_the_validators_refuse_a_misspelt_field() -> None:
@@ -144,7 +172,7 @@ def test_the_validators_refuse_a_misspelt_field() -> None:
     stateful = json.loads(json.dumps(resource("StatefulSet", SERVICE_STATEFUL)))
     stateful["spec"]["template"]["spec"]["containers"][0]["readinessProb"] = {}
     with pytest.raises(jsonschema.ValidationError, match="readinessProb"):
-        kubernetes_validate.validate(stateful, KUBERNETES_VERSIONS[-1], strict=True)
+        validate_kubernetes(stateful, KUBERNETES_VERSIONS[-1])
 
     scaled = json.loads(json.dumps(resource("HTTPScaledObject")))
     scaled["spec"]["replica"] = scaled["spec"].pop("replicas")
@@ -266,12 +294,12 @@ def test_requirements_txt_pins_exactly_the_runtime_set_that_was_tested() -> None
 
 
 @cache
-def pins() -> dict[str, str]:
-    """requirements-all.txt as {name: version}; every line must be `name==version`."""
+def pins(file_name: str = "requirements-all.txt") -> dict[str, str]:
+    """requirements-all.txt (or another) as {name: version}; every line `name==version`."""
     found = {}
-    for line in requirement_lines(REPOSITORY / "requirements-all.txt"):
+    for line in requirement_lines(REPOSITORY / file_name):
         assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+", line), (
-            f"requirements-all.txt: {line!r} is not a plain `name==version` pin "
+            f"{file_name}: {line!r} is not a plain `name==version` pin "
             "(no URL, git, editable or option lines)"
         )
         name, version = line.split("==")
