@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += fleet_rows(results["fleet"], judged=plan.judge_targets)
     # A partial run keeps the whole run's files as they are.
     name = f"{plan.name}-{args.only}" if args.only else plan.name
-    chart_path = args.out / f"{name}-throughput.png"
+    chart_path = args.out / f"{name}-throughput.svg"
     machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, commit {commit()}"
     if not args.only:
         draw_sweep(results["chart"], chart_path, f"{plan.name} run; {machine}")
