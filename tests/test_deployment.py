@@ -321,6 +321,22 @@ def test_requirements_all_pins_every_direct_dependency() -> None:
         )
 
 
+def test_requirements_ci_is_the_tested_set_and_the_ci_tools() -> None:
+    """requirements-ci.txt: every pin of requirements-all.txt, unchanged, and the `ci` extra."""
+    ci = pins("requirements-ci.txt")
+    differing = {
+        name: (version, ci.get(name)) for name, version in pins().items() if ci.get(name) != version
+    }
+    assert not differing, f"requirements-ci.txt lacks or changes these pins: {differing}"
+    for text in pyproject()["project"]["optional-dependencies"]["ci"]:
+        requirement = Requirement(text)
+        version = ci.get(normalise(requirement.name))
+        assert version is not None, f"requirements-ci.txt does not pin {requirement.name}"
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"requirements-ci.txt pins {requirement.name}=={version}, outside {text!r}"
+        )
+
+
 @cache
 def runtime_closure() -> frozenset[str]:
     """The runtime dependencies and all theirs, read from requirements-all.txt's `# via`."""
