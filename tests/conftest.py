@@ -4,10 +4,12 @@ import functools
 import io
 import ipaddress
 import logging
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import certifi
 import pytest
 from PIL import Image
 from standins.secrets import find_secrets
@@ -73,6 +75,24 @@ def loopback_only() -> Iterator[None]:
     patcher.setattr(socket.socket, "connect_ex", guarded(original_connect_ex))
     yield
     patcher.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def lazy_certificate_authorities(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Suite-wide: the certificate authorities as a directory (SSL_CERT_DIR), not a file.
+
+    Every test connection is plain http on loopback, yet each httpx client (`httpx.get`
+    builds one per call, polls included) loads certifi's whole bundle, ~40 ms of CPU: a third
+    of the end-to-end tests' CPU. OpenSSL reads a directory only when it verifies a peer (and
+    then only files named by hash: none here), so clients start at once; obstore, which reads
+    every file of the directory, still finds every authority.
+    """
+    authorities = tmp_path_factory.mktemp("certificate-authorities")
+    shutil.copy(certifi.where(), authorities / "certifi.pem")
+    with pytest.MonkeyPatch.context() as patcher:
+        patcher.setenv("SSL_CERT_DIR", str(authorities))
+        patcher.delenv("SSL_CERT_FILE", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)
