@@ -174,7 +174,7 @@ async def open_bench(plan: Plan, log_dir: Path) -> AsyncIterator[Bench]:
             standins.start()
             store.process.start()
             await standins.wait_until_answering(client, f"{url}/_bench/progress", 30.0)
-            await store.process.wait_until_answering(client, f"{store.url}/moto-api/", 30.0)
+            await store.process.wait_until_answering(client, f"{store.url}/", 30.0)  # ListBuckets
             await store.prepare()
             yield Bench(plan, client, standins, url, store, log_dir)
         finally:

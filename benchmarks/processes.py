@@ -104,8 +104,8 @@ def standins_process(port: int, log_dir: Path) -> ChildProcess:
 
 
 def object_store_process(port: int, log_dir: Path) -> ChildProcess:
-    """moto's S3 server: the engine's bucket for the `s3_*` form, the real S3 protocol."""
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """moto's S3 alone: the engine's bucket for the `s3_*` form, the real S3 protocol."""
+    command = [sys.executable, "-m", "benchmarks.objectstore_server", "--port", str(port)]
     return ChildProcess("object store (moto)", command, dict(os.environ), log_dir / "moto.log")
 
 
