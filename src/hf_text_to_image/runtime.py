@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
+from .background import BackgroundThreads, background_thread_count
 from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
@@ -107,6 +109,7 @@ def build_lifespan(
                 OutboundPolicy.for_downloads(settings), resolver, lookup_timeout=lookup_timeout
             )
             pacing = Pacing()
+            background = BackgroundThreads(background_thread_count(os.cpu_count()))
             hf = build_hf_client(
                 http,
                 settings,
@@ -114,6 +117,7 @@ def build_lifespan(
                 guard=guard,
                 download_guard=download_guard,
                 pacing=pacing,
+                conversions=background,
             )
             store = build_task_store(settings)
             s3_clients = S3ClientPool(
@@ -181,5 +185,6 @@ def build_lifespan(
                 await runtime.workers.stop(settings.shutdown_grace_seconds)
                 await store.aclose()
                 await s3_clients.close()
+                background.close()
 
     return lifespan

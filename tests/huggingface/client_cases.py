@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from hf_text_to_image.access import TokenGrant
+from hf_text_to_image.background import BackgroundThreads
 from hf_text_to_image.config import Settings
 from hf_text_to_image.huggingface.client import HuggingFaceClient, build_hf_client
 from hf_text_to_image.inputs import JsonDescription
@@ -87,4 +88,5 @@ def make_client(
         guard=OutboundGuard(OutboundPolicy.from_settings(settings), resolver),
         download_guard=OutboundGuard(OutboundPolicy.for_downloads(settings), resolver),
         pacing=pacing,
+        conversions=BackgroundThreads(2),
     )

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from hf_text_to_image.access import TokenGrant
+from hf_text_to_image.background import BackgroundThreads
 from hf_text_to_image.config import Settings
 from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.huggingface.client import (
@@ -105,6 +106,7 @@ async def test_ten_thousand_distinct_requests_leave_every_structure_at_its_bound
             guard=OutboundGuard(policy),
             download_guard=OutboundGuard(policy),
             pacing=Pacing(),
+            conversions=BackgroundThreads(2),
         )
         grant = TokenGrant(operator_token=None)
         for number in range(REQUESTS):

@@ -8,17 +8,16 @@ allows. Its collaborators are handed in; `build_hf_client` wires them from the s
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 from typing import Any, TypeVar
 
-import anyio
 import httpx
 
 from ..access import TokenGrant
+from ..background import BackgroundThreads
 from ..billing import bill_to_for
 from ..config import Settings
 from ..errors import (
@@ -84,7 +83,7 @@ class HuggingFaceClient:
         guard: OutboundGuard,
         sender: RetryingSender,
         follower: JobFollower,
-        conversions: anyio.CapacityLimiter,
+        conversions: BackgroundThreads,
         pacing: Pacing,
     ) -> None:
         self._settings = settings
@@ -215,7 +214,7 @@ class HuggingFaceClient:
         """Run `work` on the loop when it is small, else in a worker thread (a few at once)."""
         if not off_the_loop:
             return work()
-        return await anyio.to_thread.run_sync(work, limiter=self._conversions)
+        return await self._conversions.run(work)
 
 
 def build_hf_client(
@@ -226,6 +225,7 @@ def build_hf_client(
     guard: OutboundGuard,
     download_guard: OutboundGuard,
     pacing: Pacing,
+    conversions: BackgroundThreads,
 ) -> HuggingFaceClient:
     """The client and its collaborators, wired from the settings over the shared HTTP client."""
     upstream = Upstream(
@@ -260,7 +260,6 @@ def build_hf_client(
             deadline_seconds=settings.hf_retry_deadline,
             pacing=pacing,
         ),
-        # Conversions hold the GIL; more threads than cores only starve the event loop.
-        conversions=anyio.CapacityLimiter(max(1, min(4, os.cpu_count() or 1))),
+        conversions=conversions,
         pacing=pacing,
     )
