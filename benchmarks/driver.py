@@ -131,18 +131,25 @@ async def probe_status(
     return answers
 
 
-LAG_BUCKET_LINE = re.compile(r'^event_loop_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
+LAG_BUCKET_LINE = re.compile(
+    r'^event_loop_(lag|busy)_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE
+)
+LagCounts = dict[str, dict[float, float]]
 
 
-async def loop_lag_counts(client: httpx.AsyncClient, service_url: str) -> dict[float, float]:
-    """The service's loop-lag histogram (LOOP_LAG_PROBE): ticks at most `le` seconds late."""
+async def loop_lag_counts(client: httpx.AsyncClient, service_url: str) -> LagCounts:
+    """The service's loop-lag histograms (LOOP_LAG_PROBE), ticks at most `le` seconds late:
+    "lag", by how late they ran; "busy", by how much of it the loop's thread ran code."""
     response = await client.get(f"{service_url}/metrics")
     response.raise_for_status()
-    return {float(le): float(count) for le, count in LAG_BUCKET_LINE.findall(response.text)}
+    counts: LagCounts = {"lag": {}, "busy": {}}
+    for kind, le, count in LAG_BUCKET_LINE.findall(response.text):
+        counts[kind][float(le)] = float(count)
+    return counts
 
 
-def loop_lag_figures(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
-    """Over one run: ticks, ticks later than 5 ms, and the bucket the worst tick fell in."""
+def late_ticks(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
+    """Over one run of one histogram: ticks, those over 5 ms, the bucket of the worst."""
     counts = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
     ticks = counts.get(float("inf"), 0.0)
     bounds = sorted(counts)
@@ -156,6 +163,13 @@ def loop_lag_figures(before: dict[float, float], after: dict[float, float]) -> d
         "worst_above_ms": ms(worst_above),
         "worst_at_most_ms": ms(worst_at_most) if worst_at_most != float("inf") else None,
     }
+
+
+def loop_lag_figures(before: LagCounts, after: LagCounts) -> dict[str, Any]:
+    """The ticks' lateness over one run, and under "busy" the part of it the loop ran code."""
+    figures = late_ticks(before["lag"], after["lag"])
+    figures["busy"] = late_ticks(before["busy"], after["busy"])
+    return figures
 
 
 @dataclass

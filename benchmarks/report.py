@@ -19,25 +19,37 @@ def latency_text(run: dict[str, Any]) -> str:
     return f"L={run['latency_ms']:g}ms{jitter}"
 
 
-def loop_lag_row(scenario: str, run: dict[str, Any], *, judged: bool = True) -> Row:
-    """The service's 1 ms ticker over the run: how many wake-ups were late by over 5 ms.
+def worst_text(lag: dict[str, Any]) -> str:
+    if lag["worst_at_most_ms"] is None:
+        return f"> {lag['worst_above_ms']:g} ms"
+    return f"({lag['worst_above_ms']:g}, {lag['worst_at_most_ms']:g}] ms"
+
+
+def loop_lag_rows(scenario: str, run: dict[str, Any], *, judged: bool = True) -> list[Row]:
+    """The service's 1 ms ticker over the run: wake-ups late by over 5 ms, then those of
+    them the loop's own work made late (its thread's CPU time over the wait), the rest
+    being the machine (no free core: the stand-ins, moto and the driver share the two).
 
     Not judged at L = 0: there the tasks keep the loop busy by design (a saturated
     service queues its ticker behind them), which says nothing of one step holding it.
     """
-    lag = run["loop_lag"]
-    worst = (
-        f"({lag['worst_above_ms']:g}, {lag['worst_at_most_ms']:g}] ms"
-        if lag["worst_at_most_ms"] is not None
-        else f"> {lag['worst_above_ms']:g} ms"
-    )
-    return Row(
-        scenario,
-        "loop lag: ticks late > 5 ms; worst",
-        f"{lag['over_5ms']} of {lag['ticks']}; worst in {worst}",
-        "none > 5 ms" if judged else "",
-        lag["over_5ms"] == 0 and lag["ticks"] > 0 if judged else None,
-    )
+    lag, busy = run["loop_lag"], run["loop_lag"]["busy"]
+    return [
+        Row(
+            scenario,
+            "loop lag: ticks late > 5 ms; worst",
+            f"{lag['over_5ms']} of {lag['ticks']}; worst in {worst_text(lag)}",
+            "none > 5 ms" if judged else "",
+            lag["over_5ms"] == 0 and lag["ticks"] > 0 if judged else None,
+        ),
+        Row(
+            scenario,
+            "of them, loop busy running > 5 ms",
+            f"{busy['over_5ms']} of {busy['ticks']}; worst in {worst_text(busy)}",
+            "none > 5 ms" if judged else "",
+            busy["over_5ms"] == 0 and busy["ticks"] > 0 if judged else None,
+        ),
+    ]
 
 
 def status_row(scenario: str, run: dict[str, Any], *, judged: bool = True) -> Row:
@@ -98,7 +110,7 @@ def engine_rows(run: dict[str, Any]) -> list[Row]:
             "~500 ms",
         ),
         status_row(scenario, run),
-        loop_lag_row(scenario, run),
+        *loop_lag_rows(scenario, run),
         Row(
             scenario,
             "upstream requests in flight, peak",
@@ -127,7 +139,7 @@ def cpu_rows(cpu: dict[str, Any], s3: dict[str, Any], cold: dict[str, Any]) -> l
             cpu["service_cpu_ms_per_task"] <= 15,
             "~470 ms",
         ),
-        loop_lag_row(scenario, cpu, judged=False),
+        *loop_lag_rows(scenario, cpu, judged=False),
         Row(
             s3_scenario,
             "service CPU per task, s3",
@@ -137,8 +149,8 @@ def cpu_rows(cpu: dict[str, Any], s3: dict[str, Any], cold: dict[str, Any]) -> l
             s3["service_cpu_ms_per_task"] <= 6,
             "8.7-11.6 ms",
         ),
-        loop_lag_row(s3_scenario, s3, judged=False),
-        loop_lag_row(cold_scenario, cold),
+        *loop_lag_rows(s3_scenario, s3, judged=False),
+        *loop_lag_rows(cold_scenario, cold),
     ]
 
 
@@ -191,7 +203,7 @@ def answer_run_rows(scenario: str, run: dict[str, Any]) -> list[Row]:
             f"(bound {run['bound_tasks_per_second']:.1f})",
         ),
         status_row(scenario, run),
-        loop_lag_row(scenario, run),
+        *loop_lag_rows(scenario, run),
     ]
 
 

@@ -48,6 +48,32 @@ async def test_a_blocked_loop_is_one_late_tick() -> None:
     ticks = sample(registry, "event_loop_lag_seconds_count")
     within_20ms = sample(registry, "event_loop_lag_seconds_bucket", le="0.02")
     assert ticks - within_20ms >= 1
+    # A sleeping thread runs no code: that lateness was not the loop's own work.
+    busy_within_20ms = sample(registry, "event_loop_busy_seconds_bucket", le="0.02")
+    assert busy_within_20ms == sample(registry, "event_loop_busy_seconds_count")
+
+
+def spin(seconds: float) -> None:
+    """Work on the CPU for `seconds` of this thread's CPU time."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+@pytest.mark.anyio
+async def test_a_loop_busy_running_code_shows_as_busy() -> None:
+    registry = CollectorRegistry()
+    probe = LoopLagProbe(registry)
+    ticker = asyncio.create_task(probe.run())
+    try:
+        before = await ticks_after(registry, 0)
+        asyncio.get_running_loop().call_soon(spin, BLOCK_SECONDS)
+        await ticks_after(registry, before + 1)
+    finally:
+        ticker.cancel()
+    busy_ticks = sample(registry, "event_loop_busy_seconds_count")
+    busy_within_20ms = sample(registry, "event_loop_busy_seconds_bucket", le="0.02")
+    assert busy_ticks - busy_within_20ms >= 1
 
 
 @pytest.mark.anyio
@@ -61,3 +87,4 @@ async def test_the_probe_is_off_by_default_and_in_metrics_when_set(
         page = (await client.get("/metrics")).text
         assert "event_loop_lag_seconds_bucket" in page
         assert "event_loop_lag_max_seconds" in page
+        assert "event_loop_busy_seconds_bucket" in page
