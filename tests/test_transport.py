@@ -12,7 +12,12 @@ from standins.servers import ConnectionWitness
 
 from hf_text_to_image.errors import ForbiddenTargetError
 from hf_text_to_image.outbound import ConnectPolicy, OutboundPolicy
-from hf_text_to_image.transport import AiohttpTransport, GuardedResolver, httpcore_equivalent
+from hf_text_to_image.transport import (
+    READ_CHUNK_BYTES,
+    AiohttpTransport,
+    GuardedResolver,
+    httpcore_equivalent,
+)
 
 
 @asynccontextmanager
@@ -68,6 +73,22 @@ async def test_answer_streams_as_with_httpx() -> None:
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "r1"
     assert received == body
+
+
+@pytest.mark.anyio
+async def test_a_large_body_comes_in_chunks_larger_than_16_kb() -> None:
+    # At 16 KB a round (httpx-aiohttp's own size), a 4 MB answer cost ~10 ms of loop time.
+    body = b"x" * 2_000_000
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+    async with (
+        raw_server(head.encode() + body) as url,
+        client() as http,
+        http.stream("GET", url) as response,
+    ):
+        sizes = [len(chunk) async for chunk in response.aiter_raw()]
+    assert sum(sizes) == len(body)
+    assert max(sizes) > 16 * 1024
+    assert max(sizes) <= READ_CHUNK_BYTES
 
 
 @pytest.mark.anyio

@@ -8,14 +8,13 @@ provider's own PNG carried are dropped, so a reader never sees two answers.
 """
 
 import json
-import struct
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from .png import PNG_SIGNATURE, chunk, chunks
+
 PARAMETERS_KEYWORD = "parameters"
 RECORD_KEYWORD = "hf-text-to-image"
 _TEXT_CHUNK_TYPES = (b"tEXt", b"iTXt", b"zTXt")
@@ -99,13 +98,13 @@ def text_chunk(keyword: str, text: str) -> bytes:
     except UnicodeEncodeError:
         # keyword, NUL, no compression (0, 0), no language tag, no translated keyword.
         kind, data = b"iTXt", name + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return chunk(kind, data)
 
 
-def _chunk_keyword(kind: bytes, data: bytes) -> str | None:
+def _chunk_keyword(kind: bytes, data: memoryview) -> str | None:
     if kind not in _TEXT_CHUNK_TYPES:
         return None
-    return data.split(b"\x00", 1)[0].decode("latin-1")
+    return bytes(data[:80]).split(b"\x00", 1)[0].decode("latin-1")
 
 
 def with_text_chunks(png: bytes, texts: Mapping[str, str], *, insert: bool = True) -> bytes:
@@ -113,27 +112,21 @@ def with_text_chunks(png: bytes, texts: Mapping[str, str], *, insert: bool = Tru
 
     With `insert=False` the same-named chunks are only dropped.
 
-    The pixel data is copied as it is: no decoding, no re-encoding. Raises ValueError for
-    bytes that are not a PNG with an IHDR and an IDAT.
+    The pixel data is copied as it is, once: no decoding, no re-encoding. Raises ValueError
+    for bytes that are not a PNG with an IHDR and an IDAT.
     """
     if not png.startswith(PNG_SIGNATURE):
         raise ValueError("not a PNG")
-    kept = [PNG_SIGNATURE]
+    view = memoryview(png)
+    kept: list[bytes | memoryview] = [PNG_SIGNATURE]
     inserted = False
-    position = len(PNG_SIGNATURE)
-    while position + 12 <= len(png):
-        (length,) = struct.unpack(">I", png[position : position + 4])
-        kind = png[position + 4 : position + 8]
-        end = position + 12 + length
-        if end > len(png):
-            break
-        if kind == b"IDAT" and not inserted:
+    for part in chunks(view):
+        if part.kind == b"IDAT" and not inserted:
             if insert:
                 kept.extend(text_chunk(keyword, text) for keyword, text in texts.items())
             inserted = True
-        if _chunk_keyword(kind, png[position + 8 : end - 4]) not in texts:
-            kept.append(png[position:end])
-        position = end
+        if _chunk_keyword(part.kind, part.data(view)) not in texts:
+            kept.append(part.whole(view))
     if not inserted:
         raise ValueError("a PNG without image data")
     return b"".join(kept)

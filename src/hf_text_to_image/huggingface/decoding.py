@@ -15,10 +15,10 @@ from isal import isal_zlib
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UpstreamError, UpstreamFormatError
+from ..png import PNG_SIGNATURE, chunk, chunks
 from ..redaction import redact
 from .failures import error_in
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 64_000_000
 # PNG colour types of the 8-bit modes the fast encoder writes (others go through Pillow's).
 _COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
@@ -160,37 +160,20 @@ def extract_image(body: bytes) -> bytes:
 
 def _png_size_if_complete(data: bytes) -> tuple[int, int]:
     """Walk the PNG chunks, checking each CRC, up to IEND at the very end; return the size."""
-    position = len(PNG_SIGNATURE)
+    view = memoryview(data)
     width = height = 0
-    while position + 12 <= len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        end = position + 12 + length
-        if end > len(data):
-            break
-        chunk = data[position + 4 : end - 4]
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(chunk) != crc:
+    for part in chunks(view):
+        if not part.crc_holds(view):
             raise UpstreamFormatError(
                 "The API answered a corrupt PNG (a chunk fails its checksum)."
             )
-        if kind == b"IHDR":
-            width, height = struct.unpack(">II", chunk[4:12])
-        if kind == b"IEND":
-            if end != len(data) or not width:
+        if part.kind == b"IHDR":
+            width, height = struct.unpack_from(">II", part.data(view))
+        if part.kind == b"IEND":
+            if part.end != len(data) or not width:
                 break
             return width, height
-        position = end
     raise UpstreamFormatError("The API answered a truncated PNG.")
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data))
-        + kind
-        + data
-        + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
-    )
 
 
 def _filtered_bands(pixels: np.ndarray) -> Iterator[bytes]:
@@ -223,15 +206,15 @@ def encode_png(picture: Image.Image) -> bytes:
     pixels = np.asarray(picture)
     compressor = isal_zlib.compressobj(1)
     header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[picture.mode], 0, 0, 0)
-    parts = [PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    parts = [PNG_SIGNATURE, chunk(b"IHDR", header)]
     profile = picture.info.get("icc_profile")
     if profile:
-        parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(profile)))
+        parts.append(chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(profile)))
     for band in _filtered_bands(pixels):
         if deflated := compressor.compress(band):
-            parts.append(_chunk(b"IDAT", deflated))
-    parts.append(_chunk(b"IDAT", compressor.flush()))
-    parts.append(_chunk(b"IEND", b""))
+            parts.append(chunk(b"IDAT", deflated))
+    parts.append(chunk(b"IDAT", compressor.flush()))
+    parts.append(chunk(b"IEND", b""))
     return b"".join(parts)
 
 
