@@ -61,6 +61,21 @@ async def test_report_retries_5xx_and_connection_errors_then_delivers() -> None:
 
 @pytest.mark.anyio
 @respx.mock
+async def test_report_retries_stop_once_the_task_is_no_longer_ours() -> None:
+    route = respx.patch(CALLBACK).respond(503)
+    answers = iter([True, False])
+
+    async def still_ours() -> bool:
+        return next(answers)
+
+    async with httpx.AsyncClient() as http:
+        reporter = make_reporter(http, FakeTime())
+        assert not await reporter.report("1", CALLBACK, UPDATE, before_retry=still_ours)
+    assert route.call_count == 2, "the first attempt, one retry, then no more"
+
+
+@pytest.mark.anyio
+@respx.mock
 async def test_report_does_not_retry_a_4xx() -> None:
     route = respx.patch(CALLBACK).respond(422)
     async with httpx.AsyncClient() as http:

@@ -1,6 +1,7 @@
 """The Redis task store against a real redis-server: the fleet's queue, leases and markers."""
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -155,6 +156,41 @@ async def test_a_takeover_knows_the_report_had_started(open_store: OpenStore) ->
         assert record.report_started_elsewhere
 
 
+async def test_a_report_retried_goes_on_only_while_the_task_is_still_ours(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    async with open_store(lease_seconds=60) as slow, open_store(lease_seconds=0.3) as other:
+        await slow.submit(make_task("a"))
+        taken = await slow.next()
+        assert taken is not None
+        assert await slow.claim_report(taken, TaskStatus.FINISHED)
+
+        async def retry_now_and_then() -> None:
+            while True:  # a retry's confirmation every 0.1 s, a third of `other`'s lease
+                assert await slow.still_holds(taken)
+                await asyncio.sleep(0.1)
+
+        # Each confirmation renews the lease: four leases of `other` pass without a takeover.
+        retries = asyncio.create_task(retry_now_and_then())
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.2):
+                await other.next()
+        retries.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retries
+        # `slow` stops renewing (it lost Redis for longer than a lease, say): taken over.
+        record = await other.next()
+        assert record is not None
+        assert record.report_started_elsewhere, "the takeover asks the engine first"
+        assert not await slow.still_holds(taken), "so the first replica sends no retry"
+        await slow.release(taken, TaskStatus.ERROR)  # late: leaves the new owner's task alone
+        assert await other.status_of("a") is TaskStatus.FETCHING
+        assert await other.claim_report(record, TaskStatus.FINISHED)
+        await other.release(record, TaskStatus.FINISHED)
+        with redis_server.client() as client:
+            assert client.xlen(queue_key("test")) == 0
+
+
 async def test_a_lease_renewed_is_never_taken_over(open_store: OpenStore) -> None:
     async with open_store(lease_seconds=0.3) as owner, open_store(lease_seconds=0.3) as other:
         await owner.submit(make_task("a"))
@@ -217,6 +253,7 @@ async def test_redis_away_means_503_and_the_store_recovers_by_itself(
         with pytest.raises(TaskStoreUnavailableError):
             await store.status_of("unknown")
         assert await store.status_of("a") is TaskStatus.PROCESSING, "held here: known here"
+        assert not await store.still_holds(held), "unsure: no report sent again"
         await store.set_status(held, TaskStatus.SAVING)  # best effort, no error
         redis_server.start()  # empty: started without persistence
         assert await store.submit(make_task("b"))

@@ -1,6 +1,7 @@
 """Delivering a task's one final report to the engine, with bounded retries."""
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -38,9 +39,19 @@ class Reporter:
         self._pacing = pacing
 
     async def report(
-        self, task_id: str, callback_url: str, update: TaskUpdate, *, budget: float | None = None
+        self,
+        task_id: str,
+        callback_url: str,
+        update: TaskUpdate,
+        *,
+        budget: float | None = None,
+        before_retry: Callable[[], Awaitable[bool]] | None = None,
     ) -> bool:
-        """PATCH the update until the engine takes it or the budget runs out; never raises."""
+        """PATCH the update until the engine takes it or the budget runs out; never raises.
+
+        `before_retry`: asked before each attempt after the first; False stops the retries
+        (the task is no longer this worker's to report).
+        """
         deadline = self._pacing.clock() + (self.budget if budget is None else budget)
         body = update.model_dump(mode="json")
         attempt = 0
@@ -67,6 +78,9 @@ class Reporter:
                 "task %s: report attempt %d failed (%s); retrying", task_id, attempt, reason
             )
             await self._pacing.sleep(delay)
+            if before_retry is not None and not await before_retry():
+                logger.warning("task %s: report retries stopped: no longer ours to send", task_id)
+                return False
 
     async def engine_status(self, callback_url: str) -> TaskStatus | None:
         """The task's status as the engine shows it (`GET` on the callback URL, the engine's

@@ -107,6 +107,9 @@ class MemoryTaskStore:
         held.status = status
         return True
 
+    async def still_holds(self, record: TaskRecord) -> bool:
+        return record.id in self._active
+
     async def release(self, record: TaskRecord, final_status: TaskStatus) -> None:
         if self._active.pop(record.id, None) is not None:
             self._done[record.id] = (final_status, self._clock())

@@ -156,10 +156,25 @@ class TaskPipeline:
             return
         if not claimed:
             return
+        lost = False
+
+        async def still_ours() -> bool:
+            nonlocal lost
+            lost = not await self._store.still_holds(record)
+            return not lost
+
         with self._metrics.phase("report"):
             delivered = await self._reporter.report(
-                task_id, record.service_task.callback_url, update, budget=budget
+                task_id,
+                record.service_task.callback_url,
+                update,
+                budget=budget,
+                before_retry=still_ours,
             )
+        if lost:
+            # Another replica takes it over (or has): it asks the engine before reporting.
+            logger.warning("task %s: report left to the replica that takes the task over", task_id)
+            return
         if not delivered:
             # The engine never heard the outcome: whoever polls the status sees an error.
             final_status = TaskStatus.ERROR

@@ -109,6 +109,9 @@ if #pending > 0 then deliveries = pending[1][4] end
 return {deliveries, values[2] or ''}
 """
 
+# Claiming the report and confirming it before each retry both reset the entry's idle time:
+# no replica can take the task over for a lease from then on, longer than one attempt takes
+# (ENGINE_REQUEST_TIMEOUT < TASK_LEASE_SECONDS).
 CLAIM_REPORT = """
 -- KEYS: task hash, queue. ARGV: entry, consumer, final status. Only the entry's owner may
 -- report; the task shows its final status from then on.
@@ -117,12 +120,26 @@ if #owned == 0 then return 0 end
 local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
 if values[1] ~= ARGV[1] or values[2] == 'done' then return 0 end
 redis.call('HSET', KEYS[1], 'report', ARGV[2], 'status', ARGV[3])
+redis.call('XCLAIM', KEYS[2], 'workers', ARGV[2], 0, ARGV[1], 'JUSTID')
+return 1
+"""
+
+STILL_HOLDS = """
+-- KEYS: task hash, queue. ARGV: entry, consumer. The entry and the report marker still ours.
+local owned = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[2])
+if #owned == 0 then return 0 end
+local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
+if values[1] ~= ARGV[1] or values[2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[2], 'workers', ARGV[2], 0, ARGV[1], 'JUSTID')
 return 1
 """
 
 RELEASE = """
 -- KEYS: task hash, queue, active, finished. ARGV: entry, id, status, retention s, max finished,
--- key prefix of task hashes.
+-- key prefix of task hashes, consumer. Only by the entry's owner (a replica that lost the task
+-- leaves it to the one that took it over).
+local owned = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[7])
+if #owned == 0 or redis.call('HGET', KEYS[1], 'entry') ~= ARGV[1] then return 0 end
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[2])
@@ -271,6 +288,7 @@ class RedisTaskStore:
         self._set_status = redis.register_script(SET_STATUS)
         self._status_of = redis.register_script(STATUS_OF)
         self._claim_report = redis.register_script(CLAIM_REPORT)
+        self._still_holds = redis.register_script(STILL_HOLDS)
         self._take_over_entry = redis.register_script(TAKE_OVER)
         self._release = redis.register_script(RELEASE)
         self._hand_back = redis.register_script(HAND_BACK)
@@ -380,6 +398,23 @@ class RedisTaskStore:
         record.status = status
         return True
 
+    async def still_holds(self, record: TaskRecord) -> bool:
+        """Unsure (the store is away) counts as no: the lease then runs out and another
+        replica, finding the report marker, asks the engine before it reports."""
+        try:
+            held = await self._call(
+                self._still_holds(
+                    keys=[self._task_key(record.id), self._queue],
+                    args=[record.entry, self.consumer],
+                )
+            )
+        except TaskStoreUnavailableError:
+            held = 0
+        if held != 1:
+            self._held.pop(record.id, None)  # renewed no more: the fleet takes it after a lease
+            return False
+        return True
+
     async def release(self, record: TaskRecord, final_status: TaskStatus) -> None:
         """Retried while the store is away; a replica that takes the task over later finds
         the report marker and asks the engine before reporting again."""
@@ -394,6 +429,7 @@ class RedisTaskStore:
                         self._retention,
                         self._max_finished,
                         self._task_prefix,
+                        self.consumer,
                     ],
                 ),
                 what=f"task {record.id}: recording its end",
@@ -540,7 +576,8 @@ class RedisTaskStore:
                 entry=entry,
                 deliveries=deliveries,
                 taken_over=True,
-                report_started_elsewhere=bool(report) and report != self.consumer,
+                # Even by this replica: a report it stopped may have reached the engine.
+                report_started_elsewhere=bool(report),
             )
             logger.warning(
                 "task %s: taken over from a replica that stopped (delivery %d)",

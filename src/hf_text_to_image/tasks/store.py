@@ -109,6 +109,11 @@ class TaskStore(Protocol):
         the task shows `status`, its final one, from then on."""
         ...
 
+    async def still_holds(self, record: TaskRecord) -> bool:
+        """Before a report is sent again: True if the report is still this worker's to send
+        (its lease renewed for one more attempt); False if not, or if the store cannot say."""
+        ...
+
     async def release(self, record: TaskRecord, final_status: TaskStatus) -> None:
         """The final report is done: free the task's place and remember its final status."""
         ...
