@@ -170,10 +170,10 @@ async def test_a_report_retried_goes_on_only_while_the_task_is_still_ours(
                 assert await slow.still_holds(taken)
                 await asyncio.sleep(0.1)
 
-        # Each confirmation renews the lease: four leases of `other` pass without a takeover.
+        # Each confirmation renews the lease: three leases of `other` pass without a takeover.
         retries = asyncio.create_task(retry_now_and_then())
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(1.2):
+            async with asyncio.timeout(0.9):
                 await other.next()
         retries.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -196,9 +196,9 @@ async def test_a_lease_renewed_is_never_taken_over(open_store: OpenStore) -> Non
         await owner.submit(make_task("a"))
         record = await owner.next()
         assert record is not None
-        # Four leases long, the owner's upkeep renews it; the other finds nothing.
+        # Three leases long, the owner's upkeep renews it; the other finds nothing.
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(1.2):
+            async with asyncio.timeout(0.9):
                 await other.next()
         assert await owner.claim_report(record, TaskStatus.FINISHED)
 
