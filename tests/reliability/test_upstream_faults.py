@@ -21,7 +21,7 @@ FAULTS: list[tuple[str, dict[str, Any], list[Answer], str, str]] = [
     (
         "hangs past the read timeout",
         {"hf_read_timeout": 0.3},
-        [Answer(delay=1.5)],
+        [Answer(hang=True)],
         "error",
         "did not answer within 0.3 seconds",
     ),

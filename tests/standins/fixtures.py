@@ -37,6 +37,7 @@ def hf() -> Iterator[HuggingFaceStandIn]:
         standin.server = server  # type: ignore[attr-defined]
         yield standin
         standin.gate.set()
+        standin.released.set()
 
 
 @pytest.fixture
@@ -77,6 +78,7 @@ def start_service(
 
     yield start
     hf.gate.set()
+    hf.released.set()
     for server in started:
         server.stop()
     # The services are down (their last reports sent): both stand-ins may close at once,

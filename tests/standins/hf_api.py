@@ -51,6 +51,8 @@ class Answer:
     json_body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # No answer at all until the test ends (the client gives up first).
+    hang: bool = False
     # Send only this many bytes of a body announced whole, then drop the connection.
     cut_after: int | None = None
 
@@ -73,6 +75,8 @@ class HuggingFaceStandIn:
         # Cleared, it holds every request until set again: lets a test keep tasks running.
         self.gate = threading.Event()
         self.gate.set()
+        # Set when the test ends: lets the requests held by `Answer(hang=True)` go.
+        self.released = threading.Event()
         self._lock = threading.Lock()
         self.app = self._build_app()
 
@@ -96,6 +100,8 @@ class HuggingFaceStandIn:
             try:
                 answer = self._next_answer()
                 await asyncio.sleep(answer.delay or self.delay)
+                if answer.hang:
+                    await asyncio.to_thread(self.released.wait, 60)
                 if not self.gate.is_set():
                     await asyncio.to_thread(self.gate.wait, 60)
                 if answer.json_body is not None:
