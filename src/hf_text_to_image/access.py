@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from .errors import AccessRefusedError, InvalidInputError
+from .tokens import PLACEHOLDER_ADVICE, is_placeholder_token
 
 NO_CREDENTIAL_MESSAGE = (
     "json_description has no api_token and the service has no default token: "
@@ -81,6 +82,9 @@ def grant_for_caller(
     """
     if bearer is not None and is_operator_key(bearer, key_hashes):
         return TokenGrant(operator_token=hf_token)
+    if bearer is not None and bearer_is_hf_token and is_placeholder_token(bearer):
+        # Sent upstream, it would only come back as a 401 naming no cause.
+        raise InvalidInputError(f"The token in the Authorization header {PLACEHOLDER_ADVICE}.")
     if bearer is not None and not bearer_is_hf_token:
         raise AccessRefusedError(
             "The API key in the Authorization header is not valid: send a key the operator "

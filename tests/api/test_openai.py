@@ -189,6 +189,22 @@ def test_bad_parameters_are_400_naming_the_param(
     assert hf.requests == []
 
 
+def test_placeholder_token_is_refused_before_any_call(
+    start_direct: Callable[..., str], hf: HuggingFaceStandIn
+) -> None:
+    url = start_direct()
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(url, api_key="hf_...").images.generate(model=MODEL, prompt="a fox")
+
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["type"] == "invalid_request_error"
+    assert "placeholder" in body["message"]
+    assert "huggingface.co/settings/tokens" in body["message"]
+    assert hf.requests == []
+
+
 def test_operator_key_spends_the_operator_token(
     start_direct: Callable[..., str], hf: HuggingFaceStandIn
 ) -> None:
