@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
+import anyio.lowlevel
 import httpx
 from fastapi import FastAPI
 
@@ -166,6 +167,9 @@ def build_lifespan(
                 if settings.loop_lag_probe
                 else None
             )
+            # anyio imports its asyncio backend at first use (~30 ms of imports): here, not
+            # on the event loop in the middle of the first task.
+            await anyio.lowlevel.checkpoint()
             # What start-up built lives as long as the process: kept out of the cyclic
             # collector's sight, a full collection scans only what tasks allocate (one held
             # the event loop ~40 ms before).

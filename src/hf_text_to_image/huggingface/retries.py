@@ -1,12 +1,12 @@
 """Sending the inference request with bounded retries: which answers to retry, how long to wait."""
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import anyio
 import httpx
 
 from ..config import Settings
@@ -125,7 +125,7 @@ class RetryingSender:
         if wait_for_model:
             headers = {**headers, "x-wait-for-model": "true"}
         try:
-            with anyio.fail_after(deadline - self._pacing.clock()):
+            async with asyncio.timeout(deadline - self._pacing.clock()):
                 answer = await self._upstream.exchange(
                     "POST",
                     request.target.url,

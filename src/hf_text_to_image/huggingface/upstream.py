@@ -1,9 +1,9 @@
 """One request to the inference API or a provider, and its size-capped answer."""
 
+import asyncio
 import time
 from dataclasses import dataclass
 
-import anyio
 import httpx
 
 from ..bodies import read_at_most
@@ -79,7 +79,7 @@ class Upstream:
         """A GET that must be answered before `deadline` (`budget` seconds were given in all)."""
         remaining = deadline - self._pacing.clock()
         try:
-            with anyio.fail_after(max(remaining, 0.001)):
+            async with asyncio.timeout(max(remaining, 0.001)):
                 return await self.exchange("GET", url, provider, headers=headers)
         except TimeoutError as error:
             raise UpstreamTimeoutError(
