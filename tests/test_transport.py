@@ -2,7 +2,9 @@
 httpx does, follows no redirect, and fails with the exception types httpcore raises."""
 
 import asyncio
+import gc
 import socket
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -73,6 +75,25 @@ async def test_answer_streams_as_with_httpx() -> None:
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "r1"
     assert received == body
+
+
+@pytest.mark.anyio
+async def test_a_closed_response_is_freed_without_the_cyclic_collector() -> None:
+    body = b"x" * 1000
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+    gc.collect()
+    gc.disable()  # what is freed now is freed by reference counting alone
+    try:
+        async with raw_server(head.encode() + body) as url, client() as http:
+            async with http.stream("GET", url) as response:
+                await response.aread()
+            streamed = weakref.ref(response)
+            read = weakref.ref(await http.get(url))
+            del response
+            assert streamed() is None
+            assert read() is None
+    finally:
+        gc.enable()
 
 
 @pytest.mark.anyio
