@@ -7,11 +7,11 @@ import httpx
 from pydantic import SecretStr
 from standins.engine import EngineStandIn
 from standins.fixtures import Start, service_task, wait_for_report
-from standins.redis_server import RedisServer
+from standins.redis_server import RedisServer, queue_as_the_previous_version
 from standins.servers import wait_for
 
 from hf_text_to_image.engine.models import ServiceTask, TaskStatus
-from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect
+from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, dump_task, queue_key
 
 UNREACHABLE = "The service's task store (Redis) cannot be reached; submit again shortly."
 
@@ -90,3 +90,28 @@ def test_a_takeover_asks_the_engine_before_reporting_a_task_again(
     wait_for(lambda: httpx.get(status_url).json()["status"] == "finished")
     assert engine.reports_for(delivered["task"]["id"]) == [], "reported once, not twice"
     assert len(engine.reports_for(lost["task"]["id"])) == 1
+
+
+def test_a_task_queued_by_the_previous_version_is_run_and_reported_once(
+    start_service: Start, engine: EngineStandIn, redis_server: RedisServer
+) -> None:
+    """A rolling update: the previous version queued the task (its id in the entry, the task
+    in the hash); a replica of this version runs it."""
+    task = service_task(engine)
+    task_id = task["task"]["id"]
+    with redis_server.client() as client:
+        queue_as_the_previous_version(
+            client,
+            prefix="hugging-face-text-to-image",
+            task_id=task_id,
+            body=dump_task(ServiceTask.model_validate(task)),
+        )
+
+    service = start_service(task_store_url=redis_server.url)
+    assert wait_for_report(engine, task_id)["status"] == "finished"
+    status_url = f"{service.url}/tasks/{task_id}/status"
+    wait_for(lambda: httpx.get(status_url).json()["status"] == "finished")
+    with redis_server.client() as client:
+        assert client.xlen(queue_key("hugging-face-text-to-image")) == 0
+        assert client.scard("{hugging-face-text-to-image}:active") == 0
+    assert len(engine.reports_for(task_id)) == 1

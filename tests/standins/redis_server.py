@@ -80,6 +80,21 @@ class RedisServer:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2)
 
 
+def queue_as_the_previous_version(
+    client: "redis.Redis[str]", *, prefix: str, task_id: str, body: str | None
+) -> str:
+    """What the service's previous version wrote for a task: its id in the stream entry and the
+    task in its hash (with `body=None`, an entry whose hash is gone). Returns the entry."""
+    tag = f"{{{prefix}}}"
+    entry = str(client.xadd(f"{tag}:queue", {"task": task_id}))
+    if body is not None:
+        client.hset(
+            f"{tag}:task:{task_id}", mapping={"body": body, "status": "pending", "entry": entry}
+        )
+    client.sadd(f"{tag}:active", task_id)
+    return entry
+
+
 def require_redis_server() -> None:
     """Skip without redis-server on a developer's machine; CI installs it, so fail there."""
     if REDIS_SERVER is None:

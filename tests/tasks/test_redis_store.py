@@ -3,17 +3,18 @@
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from standins.redis_server import RedisServer
+from standins.redis_server import RedisServer, queue_as_the_previous_version
 
 from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.errors import ServiceBusyError
-from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, queue_key
+from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, dump_task, queue_key
 from hf_text_to_image.tasks.store import TaskStoreUnavailableError
 
 pytestmark = pytest.mark.anyio
@@ -260,3 +261,78 @@ async def test_redis_away_means_503_and_the_store_recovers_by_itself(
         record = await store.next()
         assert record is not None
         assert record.id == "b", "the consumer group came back too"
+
+
+async def test_a_task_queued_by_the_previous_version_runs_once_and_its_secret_leaves_redis(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    """A rolling update: the entry holds only the id, the task is in its hash."""
+    async with open_store() as store, open_store() as other:
+        with redis_server.client() as client:
+            queue_as_the_previous_version(
+                client, prefix="test", task_id="a", body=dump_task(make_task("a"))
+            )
+        async with asyncio.timeout(5):  # dropped, it would never come
+            record = await store.next()
+        assert record is not None
+        assert record.id == "a"
+        assert record.service_task == make_task("a")
+        assert record.service_task.s3_secret_access_key is not None
+        assert record.service_task.s3_secret_access_key.get_secret_value() == S3_SECRET
+        assert not record.report_started_elsewhere
+        assert await other.status_of("a") is TaskStatus.FETCHING
+        assert await store.claim_report(record, TaskStatus.FINISHED)
+        await store.release(record, TaskStatus.FINISHED)
+        assert not await store.claim_report(record, TaskStatus.FINISHED), "a task is reported once"
+        assert (await store.counts()).active == 0
+    with redis_server.client() as client:
+        assert client.xlen(queue_key("test")) == 0
+        (task_key,) = client.keys("*task:a")
+        assert client.hgetall(task_key) == {"status": "finished", "report": "done"}
+
+
+async def test_a_task_the_previous_version_was_running_is_taken_over(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    with redis_server.client() as client:
+        client.xgroup_create(queue_key("test"), "workers", id="0", mkstream=True)
+        queue_as_the_previous_version(
+            client, prefix="test", task_id="a", body=dump_task(make_task("a"))
+        )
+        # A replica of the previous version took it, and was then replaced.
+        client.xreadgroup("workers", "previous", {queue_key("test"): ">"}, count=1)
+        client.hset("{test}:task:a", "status", "processing")
+    async with open_store(lease_seconds=0.3) as store:
+        async with asyncio.timeout(5):  # dropped, it would never come
+            record = await store.next()
+        assert record is not None
+        assert record.id == "a"
+        assert record.taken_over
+        assert record.deliveries == 2
+        assert record.service_task == make_task("a")
+        assert await store.claim_report(record, TaskStatus.FINISHED)
+        await store.release(record, TaskStatus.FINISHED)
+    with redis_server.client() as client:
+        assert client.xlen(queue_key("test")) == 0
+        assert client.hgetall("{test}:task:a") == {"status": "finished", "report": "done"}
+
+
+async def test_an_entry_of_the_previous_version_without_its_hash_is_logged_and_dropped(
+    open_store: OpenStore, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_store() as store:
+        with redis_server.client() as client:
+            entry = queue_as_the_previous_version(client, prefix="test", task_id="gone", body=None)
+        await store.submit(make_task("b"))
+        with caplog.at_level(logging.WARNING, logger="hf_text_to_image.tasks.redis_store"):
+            async with asyncio.timeout(5):
+                record = await store.next()
+        assert record is not None
+        assert record.id == "b", "the entry before it was dropped"
+        assert [
+            (logged.levelno, logged.getMessage())
+            for logged in caplog.records
+            if logged.name == "hf_text_to_image.tasks.redis_store"
+        ] == [(logging.WARNING, f"entry {entry}: holds no task, nor does its hash; dropped")]
+        with redis_server.client() as client:
+            assert [entry for entry, _ in client.xrange(queue_key("test"))] == [record.entry]

@@ -11,6 +11,9 @@ Layout (every key under one hash tag, so that a Redis Cluster keeps them on one 
   lives) and `report` (who sends the final report, then `done`). Once done the hash keeps
   only the status, for TASK_RETENTION_SECONDS. A `pending` task whose entry was delivered
   is `fetching`: taking a task is one read, with no write of its own.
+  The version before kept the task in the hash (`body`) and only its id in the entry: such
+  an entry, queued before a rolling update, is run from the hash (one more round trip), and
+  `body` leaves the hash with the entry.
 - `{prefix}:active`: the ids of unfinished tasks (MAX_TASKS bounds the fleet with it).
 - `{prefix}:finished`: finished ids by time, to keep at most MAX_FINISHED_TASKS of them.
 - `{prefix}:replicas`: the live replicas, each with the time its lease runs out.
@@ -92,11 +95,25 @@ end
 return values[1]
 """
 
+TAKE_OLD = """
+-- KEYS: task hash, queue. ARGV: entry. A new entry of the previous layout (only the id): the
+-- task is in the hash. Returns {body, who began the report}; a stale entry, or one whose
+-- hash holds no task, is dropped (false).
+local values = redis.call('HMGET', KEYS[1], 'body', 'entry', 'report')
+if not values[1] or values[2] ~= ARGV[1] then
+  redis.call('XACK', KEYS[2], 'workers', ARGV[1])
+  redis.call('XDEL', KEYS[2], ARGV[1])
+  return false
+end
+return {values[1], values[3] or ''}
+"""
+
 TAKE_OVER = """
 -- KEYS: task hash, queue. ARGV: entry, consumer. An entry this consumer just claimed: a stale
 -- one (the task ended or was handed back meanwhile) is dropped; else the task is `fetching`
--- again. Returns {deliveries, who began the report} or false.
-local values = redis.call('HMGET', KEYS[1], 'entry', 'report')
+-- again. Returns {deliveries, who began the report, the task if the hash holds it (the
+-- previous layout)} or false.
+local values = redis.call('HMGET', KEYS[1], 'entry', 'report', 'body')
 if values[1] ~= ARGV[1] then
   redis.call('XACK', KEYS[2], 'workers', ARGV[1])
   redis.call('XDEL', KEYS[2], ARGV[1])
@@ -106,7 +123,7 @@ redis.call('HSET', KEYS[1], 'status', 'fetching')
 local pending = redis.call('XPENDING', KEYS[2], 'workers', ARGV[1], ARGV[1], 1, ARGV[2])
 local deliveries = 1
 if #pending > 0 then deliveries = pending[1][4] end
-return {deliveries, values[2] or ''}
+return {deliveries, values[2] or '', values[3] or ''}
 """
 
 # Claiming the report and confirming it before each retry both reset the entry's idle time:
@@ -143,7 +160,7 @@ if #owned == 0 or redis.call('HGET', KEYS[1], 'entry') ~= ARGV[1] then return 0 
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[2])
-redis.call('HDEL', KEYS[1], 'entry')
+redis.call('HDEL', KEYS[1], 'entry', 'body')
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'report', 'done')
 local retention = tonumber(ARGV[4])
 local now = redis.call('TIME')
@@ -174,6 +191,7 @@ if values[1] ~= ARGV[1] or values[2] then return 0 end
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2], 'body', ARGV[4])
+redis.call('HDEL', KEYS[1], 'body')
 redis.call('HSET', KEYS[1], 'entry', entry, 'status', 'pending')
 return 1
 """
@@ -289,6 +307,7 @@ class RedisTaskStore:
         self._status_of = redis.register_script(STATUS_OF)
         self._claim_report = redis.register_script(CLAIM_REPORT)
         self._still_holds = redis.register_script(STILL_HOLDS)
+        self._take_old = redis.register_script(TAKE_OLD)
         self._take_over_entry = redis.register_script(TAKE_OVER)
         self._release = redis.register_script(RELEASE)
         self._hand_back = redis.register_script(HAND_BACK)
@@ -527,12 +546,27 @@ class RedisTaskStore:
                     return TaskRecord(
                         load_task(fields["body"]), status=TaskStatus.FETCHING, entry=entry
                     )
-                await self._drop(entry)
+                record = await self._take_old_entry(entry, fields.get("task", ""))
+                if record is not None:
+                    return record
         return None
 
+    async def _take_old_entry(self, entry: str, task_id: str) -> TaskRecord | None:
+        """An entry queued by the previous version (the id only): the task is in its hash."""
+        taken = await self._call(
+            self._take_old(keys=[self._task_key(task_id), self._queue], args=[entry])
+        )
+        if not taken:
+            logger.warning("entry %s: holds no task, nor does its hash; dropped", entry)
+            return None
+        body, report = str(taken[0]), str(taken[1])
+        record = TaskRecord(load_task(body), status=TaskStatus.FETCHING, entry=entry)
+        record.report_started_elsewhere = bool(report)
+        return record
+
     async def _drop(self, entry: str) -> None:
-        """An entry without a task in it (none of ours writes one): nobody can run it."""
-        logger.warning("entry %s: holds no task; dropped", entry)
+        """An entry whose task is nowhere: nobody can run it."""
+        logger.warning("entry %s: holds no task, nor does its hash; dropped", entry)
         await self._call(self._redis.xack(self._queue, GROUP, entry))
         await self._call(self._redis.xdel(self._queue, entry))
 
@@ -558,9 +592,6 @@ class RedisTaskStore:
         for entry, fields in answer[1]:
             if fields is None:
                 continue  # deleted meanwhile: XAUTOCLAIM already forgot it
-            if "body" not in fields:
-                await self._drop(entry)
-                continue
             taken = await self._call(
                 self._take_over_entry(
                     keys=[self._task_key(fields.get("task", "")), self._queue],
@@ -570,8 +601,12 @@ class RedisTaskStore:
             if not taken:
                 continue  # stale: dropped
             deliveries, report = int(taken[0]), str(taken[1])
+            body = fields.get("body") or str(taken[2])  # in the hash: the previous layout
+            if not body:
+                await self._drop(entry)
+                continue
             record = TaskRecord(
-                load_task(fields["body"]),
+                load_task(body),
                 status=TaskStatus.FETCHING,
                 entry=entry,
                 deliveries=deliveries,
