@@ -211,3 +211,21 @@ def test_network_list_described_once(
 
     assert text.startswith("OUTBOUND_ALLOWED_NETWORKS item 1 'x' ")
     assert "each item a network in CIDR form, for example" in text
+
+
+def test_a_fleet_lease_no_longer_than_an_engine_call_is_refused(
+    clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = {"TASK_STORE_URL": "redis://:password@redis:6379/0"}
+    assert refusal(
+        clean_env, capsys, **fleet, ENGINE_REQUEST_TIMEOUT="30", TASK_LEASE_SECONDS="30"
+    ) == [
+        "TASK_LEASE_SECONDS='30' must be longer than ENGINE_REQUEST_TIMEOUT=30 while "
+        "TASK_STORE_URL is set (or a task may be reported twice): raise TASK_LEASE_SECONDS or "
+        "lower ENGINE_REQUEST_TIMEOUT: expected a number (above 0), for example TASK_LEASE_SECONDS=30."
+    ]
+    clean_env.setenv("ENGINE_REQUEST_TIMEOUT", "29.5")
+    assert Settings(_env_file=None).task_lease_seconds == 30
+    clean_env.delenv("TASK_STORE_URL")
+    clean_env.setenv("ENGINE_REQUEST_TIMEOUT", "60")
+    assert Settings(_env_file=None).task_lease_seconds == 30, "in memory: no lease to outlast"

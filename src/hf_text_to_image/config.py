@@ -12,6 +12,7 @@ from pydantic import (
     HttpUrl,
     SecretStr,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -200,6 +201,20 @@ class Settings(BaseSettings):
         if url is not None and not url.get_secret_value().startswith(REDIS_SCHEMES):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return url
+
+    @field_validator("task_lease_seconds")
+    @classmethod
+    def _lease_outlasts_an_engine_call(cls, lease: float, info: ValidationInfo) -> float:
+        # A report attempt must end within the lease its fence renewed, or a takeover during
+        # the attempt reports the task a second time. Both fields are declared before this one.
+        timeout = info.data.get("engine_request_timeout")
+        if info.data.get("task_store_url") is not None and timeout is not None and timeout >= lease:
+            raise ValueError(
+                f"must be longer than ENGINE_REQUEST_TIMEOUT={timeout:g} while TASK_STORE_URL "
+                f"is set (or a task may be reported twice): raise TASK_LEASE_SECONDS or "
+                f"lower ENGINE_REQUEST_TIMEOUT"
+            )
+        return lease
 
     @property
     def engine_url_strings(self) -> list[str]:

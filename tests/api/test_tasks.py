@@ -84,7 +84,9 @@ def test_a_takeover_asks_the_engine_before_reporting_a_task_again(
     # The first report reached the engine just before its replica died; the second did not.
     engine.tasks[delivered["task"]["id"]] = {"id": delivered["task"]["id"], "status": "finished"}
 
-    service = start_service(task_store_url=redis_server.url, task_lease_seconds=0.3)
+    service = start_service(
+        task_store_url=redis_server.url, task_lease_seconds=2, engine_request_timeout=1.5
+    )
     assert wait_for_report(engine, lost["task"]["id"])["status"] == "finished"
     status_url = f"{service.url}/tasks/{delivered['task']['id']}/status"
     wait_for(lambda: httpx.get(status_url).json()["status"] == "finished")

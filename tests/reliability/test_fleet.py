@@ -126,6 +126,7 @@ def fleet(
         # Long enough for an fsync of the append-only file on a machine busy with other tests.
         "task_store_timeout": 2,
         "task_lease_seconds": 1,
+        "engine_request_timeout": 0.9,  # shorter than the lease, as a fleet must be
         "max_tasks": MAX_TASKS,
         "max_concurrent_tasks": 4,
         "hf_model_base_url": f"{hf.url}/models/",  # type: ignore[attr-defined]
