@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -93,6 +94,37 @@ def queue_as_the_previous_version(
         )
     client.sadd(f"{tag}:active", task_id)
     return entry
+
+
+# The previous version's take, verbatim: the task is read from its hash, which must still name
+# the entry; a stale entry is dropped.
+PREVIOUS_TAKE_NEXT = """
+local function take(queue, entry, task_id, task_prefix)
+  local key = task_prefix .. task_id
+  local values = redis.call('HMGET', key, 'body', 'entry', 'report')
+  if not values[1] or values[2] ~= entry then
+    redis.call('XACK', queue, 'workers', entry)
+    redis.call('XDEL', queue, entry)
+    return {entry, task_id, false, false}
+  end
+  redis.call('HSET', key, 'status', 'fetching')
+  return {entry, task_id, values[1], values[3]}
+end
+local got = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[1], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+if not got then return false end
+local entry = got[1][2][1]
+return take(KEYS[1], entry[1], entry[2][2], ARGV[2])
+"""
+
+
+def take_as_the_previous_version(
+    client: "redis.Redis[str]", *, prefix: str, consumer: str
+) -> list[str | None] | None:
+    """What a replica of the service's previous version takes from the queue: [entry, task id,
+    task (None for a stale entry, which it drops), who began the report], or None if empty."""
+    tag = f"{{{prefix}}}"
+    taken = client.eval(PREVIOUS_TAKE_NEXT, 1, f"{tag}:queue", consumer, f"{tag}:task:")
+    return cast("list[str | None] | None", taken)
 
 
 def require_redis_server() -> None:

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from standins.redis_server import RedisServer, queue_as_the_previous_version
+from standins.redis_server import (
+    RedisServer,
+    queue_as_the_previous_version,
+    take_as_the_previous_version,
+)
 
 from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.errors import ServiceBusyError
@@ -336,3 +340,47 @@ async def test_an_entry_of_the_previous_version_without_its_hash_is_logged_and_d
         ] == [(logging.WARNING, f"entry {entry}: holds no task, nor does its hash; dropped")]
         with redis_server.client() as client:
             assert [entry for entry, _ in client.xrange(queue_key("test"))] == [record.entry]
+
+
+async def test_a_task_submitted_here_can_be_run_by_a_replica_of_the_previous_version(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    """A rolling update: the previous version reads the task from its hash."""
+    async with open_store() as store:
+        await store.submit(make_task("a"))
+        with redis_server.client() as client:
+            ((entry, _fields),) = client.xrange(queue_key("test"))
+            assert client.hgetall("{test}:task:a") == {
+                "body": dump_task(make_task("a")),
+                "status": "pending",
+                "entry": entry,
+            }
+            taken = take_as_the_previous_version(client, prefix="test", consumer="previous")
+        assert taken == [entry, "a", dump_task(make_task("a")), None]
+        assert await store.status_of("a") is TaskStatus.FETCHING
+
+
+async def test_a_task_handed_back_here_can_be_run_by_the_previous_version_and_its_copy_leaves(
+    open_store: OpenStore, redis_server: RedisServer
+) -> None:
+    async with open_store(lease_seconds=60) as leaving, open_store(lease_seconds=60) as staying:
+        await leaving.submit(make_task("a"))
+        record = await leaving.next()
+        assert record is not None
+        await leaving.close()
+        assert await leaving.hand_back(record)
+        with redis_server.client() as client:
+            ((entry, _fields),) = client.xrange(queue_key("test"))
+            assert entry != record.entry
+            assert client.hgetall("{test}:task:a") == {
+                "body": dump_task(make_task("a")),
+                "status": "pending",
+                "entry": entry,
+            }
+        again = await staying.next()
+        assert again is not None
+        assert await staying.claim_report(again, TaskStatus.FINISHED)
+        await staying.release(again, TaskStatus.FINISHED)
+    with redis_server.client() as client:
+        assert client.hgetall("{test}:task:a") == {"status": "finished", "report": "done"}
+        assert S3_SECRET not in json.dumps(client.xrange(queue_key("test")))

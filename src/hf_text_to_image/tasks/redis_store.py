@@ -11,9 +11,11 @@ Layout (every key under one hash tag, so that a Redis Cluster keeps them on one 
   lives) and `report` (who sends the final report, then `done`). Once done the hash keeps
   only the status, for TASK_RETENTION_SECONDS. A `pending` task whose entry was delivered
   is `fetching`: taking a task is one read, with no write of its own.
-  The version before kept the task in the hash (`body`) and only its id in the entry: such
-  an entry, queued before a rolling update, is run from the hash (one more round trip), and
-  `body` leaves the hash with the entry.
+  The version before kept the task in the hash (`body`) and only its id in the entry. Both
+  ways work during a rolling update: such an entry is run from the hash (one more round
+  trip), and submitting or handing back also writes `body` to the hash (same script), so
+  that a replica of the version before runs the task too; `body` leaves the hash with the
+  entry.
 - `{prefix}:active`: the ids of unfinished tasks (MAX_TASKS bounds the fleet with it).
 - `{prefix}:finished`: finished ids by time, to keep at most MAX_FINISHED_TASKS of them.
 - `{prefix}:replicas`: the live replicas, each with the time its lease runs out.
@@ -70,7 +72,8 @@ if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
 local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[1], 'body', ARGV[2])
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'status', 'pending', 'entry', entry)
+-- `body` in the hash too: what a replica of the version before takes the task from.
+redis.call('HSET', KEYS[3], 'body', ARGV[2], 'status', 'pending', 'entry', entry)
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
@@ -191,8 +194,8 @@ if values[1] ~= ARGV[1] or values[2] then return 0 end
 redis.call('XACK', KEYS[2], 'workers', ARGV[1])
 redis.call('XDEL', KEYS[2], ARGV[1])
 local entry = redis.call('XADD', KEYS[2], '*', 'task', ARGV[2], 'body', ARGV[4])
-redis.call('HDEL', KEYS[1], 'body')
-redis.call('HSET', KEYS[1], 'entry', entry, 'status', 'pending')
+-- As SUBMIT: `body` for a replica of the version before.
+redis.call('HSET', KEYS[1], 'body', ARGV[4], 'entry', entry, 'status', 'pending')
 return 1
 """
 
