@@ -33,22 +33,19 @@ def loop_lag_rows(scenario: str, run: dict[str, Any], *, judged: bool = True) ->
     Not judged at L = 0: there the tasks keep the loop busy by design (a saturated
     service queues its ticker behind them), which says nothing of one step holding it.
     """
-    lag, busy = run["loop_lag"], run["loop_lag"]["busy"]
+    rows = (
+        ("loop lag: ticks late > 5 ms; worst", run["loop_lag"]),
+        ("of them, loop busy running > 5 ms", run["loop_lag"]["busy"]),
+    )
     return [
         Row(
             scenario,
-            "loop lag: ticks late > 5 ms; worst",
+            figure,
             f"{lag['over_5ms']} of {lag['ticks']}; worst in {worst_text(lag)}",
             "none > 5 ms" if judged else "",
             lag["over_5ms"] == 0 and lag["ticks"] > 0 if judged else None,
-        ),
-        Row(
-            scenario,
-            "of them, loop busy running > 5 ms",
-            f"{busy['over_5ms']} of {busy['ticks']}; worst in {worst_text(busy)}",
-            "none > 5 ms" if judged else "",
-            busy["over_5ms"] == 0 and busy["ticks"] > 0 if judged else None,
-        ),
+        )
+        for figure, lag in rows
     ]
 
 

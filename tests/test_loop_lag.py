@@ -31,18 +31,23 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
     return value
 
 
-@pytest.mark.anyio
-async def test_a_blocked_loop_is_one_late_tick() -> None:
+async def probe_around(step: Callable[[float], object]) -> CollectorRegistry:
+    """The probe's figures once a tick has run after `step(BLOCK_SECONDS)` held the loop."""
     registry = CollectorRegistry()
-    probe = LoopLagProbe(registry)
-    ticker = asyncio.create_task(probe.run())
+    ticker = asyncio.create_task(LoopLagProbe(registry).run())
     try:
         before = await ticks_after(registry, 0)
-        # What a step of a task must never do: hold the loop with a blocking call.
-        asyncio.get_running_loop().call_soon(time.sleep, BLOCK_SECONDS)
+        asyncio.get_running_loop().call_soon(step, BLOCK_SECONDS)
         await ticks_after(registry, before + 1)
     finally:
         ticker.cancel()
+    return registry
+
+
+@pytest.mark.anyio
+async def test_a_blocked_loop_is_one_late_tick() -> None:
+    # What a step of a task must never do: hold the loop with a blocking call.
+    registry = await probe_around(time.sleep)
     # The tick due during the block ran at least the rest of the block late.
     assert sample(registry, "event_loop_lag_max_seconds") >= BLOCK_SECONDS - 0.002
     ticks = sample(registry, "event_loop_lag_seconds_count")
@@ -62,15 +67,7 @@ def spin(seconds: float) -> None:
 
 @pytest.mark.anyio
 async def test_a_loop_busy_running_code_shows_as_busy() -> None:
-    registry = CollectorRegistry()
-    probe = LoopLagProbe(registry)
-    ticker = asyncio.create_task(probe.run())
-    try:
-        before = await ticks_after(registry, 0)
-        asyncio.get_running_loop().call_soon(spin, BLOCK_SECONDS)
-        await ticks_after(registry, before + 1)
-    finally:
-        ticker.cancel()
+    registry = await probe_around(spin)
     busy_ticks = sample(registry, "event_loop_busy_seconds_count")
     busy_within_20ms = sample(registry, "event_loop_busy_seconds_bucket", le="0.02")
     assert busy_ticks - busy_within_20ms >= 1

@@ -38,7 +38,6 @@ class BackgroundThreads:
     """A few low-priority threads; `run` awaits one piece of work on them."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._executor = ThreadPoolExecutor(
             max_workers=size,
             thread_name_prefix="background",

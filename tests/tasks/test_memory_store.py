@@ -4,6 +4,7 @@ from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.errors import ServiceBusyError
 from hf_text_to_image.tasks.memory import MemoryTaskStore
 from hf_text_to_image.tasks.store import TaskRecord
+from tasks.steps import EVERY_STEP, statuses_seen
 
 pytestmark = pytest.mark.anyio
 
@@ -106,15 +107,4 @@ async def test_no_finished_task_is_kept_with_a_bound_of_zero() -> None:
 
 async def test_status_of_a_task_follows_each_step_it_takes() -> None:
     store = MemoryTaskStore(max_tasks=2, retention_seconds=10)
-    await store.submit(make_task("a"))
-    seen = [await store.status_of("a")]
-    record = await store.next()
-    seen.append(await store.status_of("a"))
-    for step in (TaskStatus.PROCESSING, TaskStatus.SAVING):
-        await store.set_status(record, step)
-        seen.append(await store.status_of("a"))
-    assert await store.claim_report(record, TaskStatus.FINISHED)
-    seen.append(await store.status_of("a"))
-    await store.release(record, TaskStatus.FINISHED)
-    seen.append(await store.status_of("a"))
-    assert seen == ["pending", "fetching", "processing", "saving", "finished", "finished"]
+    assert await statuses_seen(store, store, make_task("a")) == EVERY_STEP

@@ -20,6 +20,7 @@ from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.errors import ServiceBusyError
 from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, dump_task, queue_key
 from hf_text_to_image.tasks.store import TaskStoreUnavailableError
+from tasks.steps import EVERY_STEP, statuses_seen
 
 pytestmark = pytest.mark.anyio
 
@@ -96,19 +97,7 @@ async def test_a_task_runs_once_and_its_secret_leaves_redis_when_it_ends(
 async def test_any_replica_answers_each_step_as_one_replica_would(open_store: OpenStore) -> None:
     """The steps of test_memory_store's same test, seen from a replica that does not run it."""
     async with open_store() as runner, open_store() as other:
-        await runner.submit(make_task("a"))
-        seen = [await other.status_of("a")]
-        record = await runner.next()
-        assert record is not None
-        seen.append(await other.status_of("a"))
-        for step in (TaskStatus.PROCESSING, TaskStatus.SAVING):
-            await runner.set_status(record, step)
-            seen.append(await other.status_of("a"))
-        assert await runner.claim_report(record, TaskStatus.FINISHED)
-        seen.append(await other.status_of("a"))
-        await runner.release(record, TaskStatus.FINISHED)
-        seen.append(await other.status_of("a"))
-        assert seen == ["pending", "fetching", "processing", "saving", "finished", "finished"]
+        assert await statuses_seen(runner, other, make_task("a")) == EVERY_STEP
 
 
 async def test_max_tasks_bounds_the_whole_fleet(open_store: OpenStore) -> None:
