@@ -4,6 +4,11 @@ Converting a model's JPEG or base64 answer takes 5-25 ms of CPU. On a thread of 
 priority as the event loop, two conversions on two cores keep the loop waiting for a core
 (ticks 20-50 ms late while no step on the loop took 4 ms). At a lower priority the kernel
 runs the loop as soon as it has work, and the conversions take the rest.
+
+The GIL is the other queue: a thread running Python code keeps it until another thread has
+waited the interpreter's switch interval, 5 ms by default, and a conversion's Python steps
+between its C calls made the loop wait that long (ticks 7-9 ms late). At 1 ms it waits
+about that, plus the longest C call that keeps the GIL (~3 ms to parse a 4 MB JSON answer).
 """
 
 import asyncio
@@ -11,7 +16,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -19,6 +24,8 @@ T = TypeVar("T")
 
 # Linux's nice scale: 10 weighs about a tenth of a normal thread when both want the CPU.
 BACKGROUND_NICENESS = 10
+# How long the event loop waits for the GIL at most while a background thread runs Python.
+GIL_SWITCH_INTERVAL_SECONDS = 0.001
 # More threads than cores only starve the event loop; past 4, answers are rarely that many.
 MAX_BACKGROUND_THREADS = 4
 
@@ -32,6 +39,17 @@ def _lower_this_threads_priority() -> None:
     if sys.platform == "linux":
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+
+
+@contextlib.contextmanager
+def prompt_gil_handover() -> Iterator[None]:
+    """The switch interval is the interpreter's: set while the service runs, then restored."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 class BackgroundThreads:
