@@ -16,6 +16,7 @@ from hf_text_to_image.errors import ServiceError, UpstreamError, UpstreamFormatE
 from hf_text_to_image.huggingface.decoding import (
     PNG_SIGNATURE,
     extract_image,
+    parse_json,
     sniff_image_format,
     to_png,
 )
@@ -394,3 +395,103 @@ def test_a_large_base64_answer_decodes_in_every_shape(png_bytes: bytes) -> None:
     wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
     for text in (encoded, wrapped, encoded.rstrip("="), base64.urlsafe_b64encode(image).decode()):
         assert extract_image(json.dumps({"data": [{"b64_json": text}]}).encode()) == image
+
+
+# parse_json: json.loads, with an answer's long base64 string kept out of the parser
+
+LONG = base64.b64encode(bytes(range(256)) * 300).decode()  # 100 KB, past the cut-out length
+_SMALL_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _with_long_string(document: object, where: int, as_key: bool) -> object:
+    """The document with LONG put in a list or dict, at the `where`-th container found."""
+    containers = []
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict | list):
+            containers.append(value)
+            pending.extend(value.values() if isinstance(value, dict) else value)
+    if not containers:
+        return {LONG: document} if as_key else [document, LONG]
+    target = containers[where % len(containers)]
+    if isinstance(target, dict):
+        target[LONG if as_key else "image"] = "key" if as_key else LONG
+    else:
+        target.append(LONG)
+    return document
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    document=_SMALL_VALUES,
+    where=st.integers(0, 20),
+    as_key=st.booleans(),
+    ensure_ascii=st.booleans(),
+    compact=st.booleans(),
+)
+def test_parse_json_gives_what_json_loads_gives(
+    document: object, where: int, as_key: bool, ensure_ascii: bool, compact: bool
+) -> None:
+    body = json.dumps(
+        _with_long_string(document, where, as_key),
+        ensure_ascii=ensure_ascii,
+        separators=(",", ":") if compact else None,
+    ).encode()
+    assert parse_json(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(LONG).encode(),  # the answer is the string itself
+        json.dumps({"a": 'say "hi"', "image": LONG}).encode(),  # an escaped quote before it
+        json.dumps({"a": "\\", "image": LONG}).encode(),  # an escaped backslash before it
+        json.dumps({"image": LONG.replace("A", "/")}).replace("/", "\\/").encode(),  # "\/"
+        json.dumps({"image": LONG[:50_000] + "\n" + LONG[50_000:]}).encode(),  # an escape in it
+        json.dumps({"image": LONG + "\u00e9"}, ensure_ascii=False).encode(),  # not ASCII
+        json.dumps(["x"] * 300 + [LONG]).encode(),  # too many strings before it
+    ],
+)
+def test_parse_json_same_document_in_every_case(body: bytes) -> None:
+    assert parse_json(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"image": "' + LONG.encode() + b"\n" + LONG.encode() + b'"}',  # a raw line break
+        b'{"image": "' + LONG.encode() + b'"',  # cut short
+        b'{"image": "' + LONG.encode(),  # the string never closes
+        b'{"image" "' + LONG.encode() + b'"}',  # no colon
+        b'{"image": "' + LONG.encode() + b'"} trailing',
+    ],
+)
+def test_parse_json_same_error_for_malformed_json(body: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+    with pytest.raises(json.JSONDecodeError):
+        parse_json(body)
+
+
+def test_parse_json_keeps_the_long_string_out_of_the_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[int] = []
+    real_loads = json.loads
+
+    def counting_loads(text: bytes) -> object:
+        parsed.append(len(text))
+        return real_loads(text)
+
+    monkeypatch.setattr("hf_text_to_image.huggingface.decoding.json.loads", counting_loads)
+    body = json.dumps([{"generated_image": LONG}]).encode()
+    assert parse_json(body) == [{"generated_image": LONG}]
+    assert parsed
+    assert max(parsed) < 100, "the image string was parsed"

@@ -16,7 +16,7 @@ import httpx
 
 from ...errors import UpstreamError, UpstreamFormatError
 from ...redaction import redact
-from ..decoding import image_from_base64, image_from_document
+from ..decoding import image_from_base64, image_from_document, parse_json
 from ..failures import error_in, error_words
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def mapping(document: Any, what: str) -> dict[str, Any]:
 def parse_json_answer(body: bytes, provider: str) -> Any:
     """A provider's JSON answer; one that carries an `error` is the provider's failure."""
     try:
-        document = json.loads(body)
+        document = parse_json(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise UpstreamFormatError(
             f"The provider {provider} answered something that is not JSON."
