@@ -256,6 +256,26 @@ async def test_redis_away_means_503_and_the_store_recovers_by_itself(
         assert record.id == "b", "the consumer group came back too"
 
 
+async def test_closing_ends_the_upkeep_even_when_a_redis_call_loses_its_cancellation(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_call = asyncio.Event()
+
+    async def renew_losing_the_cancellation() -> None:
+        if in_call.is_set():
+            return  # once is what was seen: about one close in 30 after a restart
+        in_call.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+
+    async with asyncio.timeout(5):  # before, the close waited forever
+        async with open_store(lease_seconds=0.3) as store:
+            monkeypatch.setattr(store, "_renew_leases", renew_losing_the_cancellation)
+            await in_call.wait()
+        assert store._upkeep is not None
+        assert store._upkeep.done()
+
+
 async def test_a_task_queued_by_the_previous_version_runs_once_and_its_secret_leaves_redis(
     open_store: OpenStore, redis_server: RedisServer
 ) -> None:

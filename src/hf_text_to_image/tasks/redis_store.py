@@ -324,6 +324,7 @@ class RedisTaskStore:
         self._next_takeover_check = 0.0
         self._upkeep: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
+        self._gone = asyncio.Event()  # aclose(): nothing of this replica is left to renew
 
     # -- the interface -------------------------------------------------------------------
 
@@ -345,6 +346,7 @@ class RedisTaskStore:
 
     async def aclose(self) -> None:
         self._closed.set()
+        self._gone.set()
         if self._upkeep is not None:
             self._upkeep.cancel()
             await asyncio.gather(self._upkeep, return_exceptions=True)
@@ -626,10 +628,13 @@ class RedisTaskStore:
         return None
 
     async def _keep_up(self) -> None:
-        """Renew leases, count the queue, forget dead consumers; never stops on an outage."""
+        """Renew leases, count the queue, forget dead consumers; never stops on an outage.
+
+        It stops once the store is closed for good, not only when cancelled: a cancellation
+        was seen lost inside a Redis call (about one close in 30 just after Redis restarted),
+        and the close then waited for the upkeep forever."""
         rounds = 0
-        while True:
-            await asyncio.sleep(self._lease / 3)
+        while not await self._gone_within(self._lease / 3):
             try:
                 await self._renew_leases()
                 await self._count_queued()
@@ -638,6 +643,13 @@ class RedisTaskStore:
                     await self._forget_dead_consumers()
             except (RedisError, OSError) as error:
                 logger.warning("task store upkeep failed: %s", type(error).__name__)
+
+    async def _gone_within(self, seconds: float) -> bool:
+        """Past close(), while the workers drain, leases are still renewed: until aclose()."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._gone.wait()
+        return self._gone.is_set()
 
     async def _renew_leases(self) -> None:
         held = [record for record in self._held.values() if record.entry]
