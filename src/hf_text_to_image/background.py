@@ -16,7 +16,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -24,7 +24,8 @@ T = TypeVar("T")
 
 # Linux's nice scale: 10 weighs about a tenth of a normal thread when both want the CPU.
 BACKGROUND_NICENESS = 10
-# How long the event loop waits for the GIL at most while a background thread runs Python.
+# How long the event loop waits for the GIL at most while a background thread runs Python
+# (the lifespan sets it while the service runs).
 GIL_SWITCH_INTERVAL_SECONDS = 0.001
 # More threads than cores only starve the event loop; past 4, answers are rarely that many.
 MAX_BACKGROUND_THREADS = 4
@@ -39,17 +40,6 @@ def _lower_this_threads_priority() -> None:
     if sys.platform == "linux":
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
-
-
-@contextlib.contextmanager
-def prompt_gil_handover() -> Iterator[None]:
-    """The switch interval is the interpreter's: set while the service runs, then restored."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 class BackgroundThreads:

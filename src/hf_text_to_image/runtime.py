@@ -5,6 +5,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import anyio.lowlevel
 import httpx
 from fastapi import FastAPI
 
-from .background import BackgroundThreads, background_thread_count, prompt_gil_handover
+from .background import GIL_SWITCH_INTERVAL_SECONDS, BackgroundThreads, background_thread_count
 from .capacity import Capacity
 from .config import Settings
 from .engine.registration import Registrations
@@ -100,100 +101,99 @@ def build_lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         logger.info("settings in effect: %s", settings_summary(settings))
-        with prompt_gil_handover():
-            async with build_http_client(settings, transport, resolver=resolver) as http:
-                metrics = Metrics()
-                lookup_timeout = settings.hf_connect_timeout
-                guard = OutboundGuard(
-                    OutboundPolicy.from_settings(settings), resolver, lookup_timeout=lookup_timeout
-                )
-                download_guard = OutboundGuard(
-                    OutboundPolicy.for_downloads(settings), resolver, lookup_timeout=lookup_timeout
-                )
-                pacing = Pacing()
-                background = BackgroundThreads(background_thread_count(os.cpu_count()))
-                hf = build_hf_client(
-                    http,
-                    settings,
-                    metrics=metrics,
-                    guard=guard,
-                    download_guard=download_guard,
-                    pacing=pacing,
-                    conversions=background,
-                )
-                store = build_task_store(settings)
-                s3_clients = S3ClientPool(
-                    timeout=settings.engine_request_timeout,
-                    resolver=build_connect_guard(settings, resolver),
-                    connections=2 * settings.max_concurrent_tasks,
-                )
-                reporter = Reporter(
-                    http,
-                    timeout=settings.engine_request_timeout,
-                    budget=settings.callback_retry_budget,
-                    pacing=pacing,
-                )
-                pipeline = TaskPipeline(
-                    settings=settings,
-                    hf=hf,
-                    storages=StorageFactory(
-                        http, s3_clients, timeout=settings.engine_request_timeout
-                    ),
-                    store=store,
-                    reporter=reporter,
-                    metrics=metrics,
-                )
-                runtime = Runtime(
-                    settings=settings,
-                    hf=hf,
-                    direct_capacity=Capacity(
-                        settings.max_direct_requests,
-                        busy_message="The service is generating as many images as it allows; "
-                        "try again shortly.",
-                    ),
-                    store=store,
-                    workers=WorkerPool(
-                        store, pipeline, settings.max_concurrent_tasks, pacing=pacing
-                    ),
-                    registrations=Registrations(
-                        http, describe_service(settings), settings, pacing=pacing
-                    ),
-                    metrics=metrics,
-                    trust=EngineTrust.from_settings(settings),
-                )
-                metrics.watch(
-                    queued=lambda: store.queued_count, in_flight=lambda: runtime.workers.running
-                )
-                await store.start()
-                runtime.workers.start()
-                runtime.registrations.start()
-                probe = (
-                    spawn_forever("loop-lag probe", LoopLagProbe(metrics.registry).run, pacing)
-                    if settings.loop_lag_probe
-                    else None
-                )
-                # anyio imports its asyncio backend at first use (~30 ms of imports): here, not
-                # on the event loop in the middle of the first task.
-                await anyio.lowlevel.checkpoint()
-                # What start-up built lives as long as the process: kept out of the cyclic
-                # collector's sight, a full collection scans only what tasks allocate (one held
-                # the event loop ~40 ms before).
-                gc.freeze()
-                try:
-                    yield {"runtime": runtime}
-                finally:
-                    logger.info("shutting down")
-                    gc.unfreeze()
-                    if probe is not None:
-                        probe.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await probe
-                    # The engines first: told the service sleeps (unless other replicas still
-                    # serve), they stop sending tasks while this one drains.
-                    await runtime.registrations.stop(notify=await store.other_replicas() == 0)
-                    await runtime.workers.stop(settings.shutdown_grace_seconds)
-                    await store.aclose()
-                    await s3_clients.close()
-                    background.close()
+        async with build_http_client(settings, transport, resolver=resolver) as http:
+            metrics = Metrics()
+            lookup_timeout = settings.hf_connect_timeout
+            guard = OutboundGuard(
+                OutboundPolicy.from_settings(settings), resolver, lookup_timeout=lookup_timeout
+            )
+            download_guard = OutboundGuard(
+                OutboundPolicy.for_downloads(settings), resolver, lookup_timeout=lookup_timeout
+            )
+            pacing = Pacing()
+            background = BackgroundThreads(background_thread_count(os.cpu_count()))
+            hf = build_hf_client(
+                http,
+                settings,
+                metrics=metrics,
+                guard=guard,
+                download_guard=download_guard,
+                pacing=pacing,
+                conversions=background,
+            )
+            store = build_task_store(settings)
+            s3_clients = S3ClientPool(
+                timeout=settings.engine_request_timeout,
+                resolver=build_connect_guard(settings, resolver),
+                connections=2 * settings.max_concurrent_tasks,
+            )
+            reporter = Reporter(
+                http,
+                timeout=settings.engine_request_timeout,
+                budget=settings.callback_retry_budget,
+                pacing=pacing,
+            )
+            pipeline = TaskPipeline(
+                settings=settings,
+                hf=hf,
+                storages=StorageFactory(http, s3_clients, timeout=settings.engine_request_timeout),
+                store=store,
+                reporter=reporter,
+                metrics=metrics,
+            )
+            runtime = Runtime(
+                settings=settings,
+                hf=hf,
+                direct_capacity=Capacity(
+                    settings.max_direct_requests,
+                    busy_message="The service is generating as many images as it allows; "
+                    "try again shortly.",
+                ),
+                store=store,
+                workers=WorkerPool(store, pipeline, settings.max_concurrent_tasks, pacing=pacing),
+                registrations=Registrations(
+                    http, describe_service(settings), settings, pacing=pacing
+                ),
+                metrics=metrics,
+                trust=EngineTrust.from_settings(settings),
+            )
+            metrics.watch(
+                queued=lambda: store.queued_count, in_flight=lambda: runtime.workers.running
+            )
+            await store.start()
+            runtime.workers.start()
+            runtime.registrations.start()
+            probe = (
+                spawn_forever("loop-lag probe", LoopLagProbe(metrics.registry).run, pacing)
+                if settings.loop_lag_probe
+                else None
+            )
+            # anyio imports its asyncio backend at first use (~30 ms of imports): here, not
+            # on the event loop in the middle of the first task.
+            await anyio.lowlevel.checkpoint()
+            # What start-up built lives as long as the process: kept out of the cyclic
+            # collector's sight, a full collection scans only what tasks allocate (one held
+            # the event loop ~40 ms before).
+            gc.freeze()
+            # The GIL's switch interval is the interpreter's too (background.py says why).
+            switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
+            try:
+                yield {"runtime": runtime}
+            finally:
+                logger.info("shutting down")
+                gc.unfreeze()
+                sys.setswitchinterval(switch_interval)
+                if probe is not None:
+                    probe.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await probe
+                # The engines first: told the service sleeps (unless other replicas still
+                # serve), they stop sending tasks while this one drains.
+                await runtime.registrations.stop(notify=await store.other_replicas() == 0)
+                await runtime.workers.stop(settings.shutdown_grace_seconds)
+                await store.aclose()
+                await s3_clients.close()
+                background.close()
 
     return lifespan

@@ -19,7 +19,7 @@ from standins.redis_server import (
 from hf_text_to_image.engine.models import ServiceTask, TaskStatus
 from hf_text_to_image.errors import ServiceBusyError
 from hf_text_to_image.tasks.redis_store import RedisTaskStore, connect, dump_task, queue_key
-from hf_text_to_image.tasks.store import TaskStoreUnavailableError
+from hf_text_to_image.tasks.store import TaskRecord, TaskStoreUnavailableError
 from tasks.steps import EVERY_STEP, statuses_seen
 
 pytestmark = pytest.mark.anyio
@@ -42,6 +42,13 @@ def make_task(task_id: str, **extra: Any) -> ServiceTask:
             **extra,
         }
     )
+
+
+async def submit_and_take(store: RedisTaskStore, task_id: str) -> TaskRecord:
+    await store.submit(make_task(task_id))
+    record = await store.next()
+    assert record is not None
+    return record
 
 
 @pytest.fixture
@@ -121,9 +128,7 @@ async def test_a_task_whose_replica_stopped_is_taken_over_after_the_lease(
     open_store: OpenStore,
 ) -> None:
     async with open_store(lease_seconds=60) as dead, open_store(lease_seconds=0.3) as alive:
-        await dead.submit(make_task("a"))
-        taken = await dead.next()
-        assert taken is not None
+        taken = await submit_and_take(dead, "a")
         await dead.set_status(taken, TaskStatus.PROCESSING)
         # `dead` renews every 20 s: to `alive`, with a lease of 0.3 s, it looks gone.
         record = await alive.next()
@@ -141,9 +146,7 @@ async def test_a_task_whose_replica_stopped_is_taken_over_after_the_lease(
 
 async def test_a_takeover_knows_the_report_had_started(open_store: OpenStore) -> None:
     async with open_store(lease_seconds=60) as dead, open_store(lease_seconds=0.3) as alive:
-        await dead.submit(make_task("a"))
-        taken = await dead.next()
-        assert taken is not None
+        taken = await submit_and_take(dead, "a")
         assert await dead.claim_report(taken, TaskStatus.FINISHED)  # ...and died while sending it
         record = await alive.next()
         assert record is not None
@@ -154,9 +157,7 @@ async def test_a_report_retried_goes_on_only_while_the_task_is_still_ours(
     open_store: OpenStore, redis_server: RedisServer
 ) -> None:
     async with open_store(lease_seconds=60) as slow, open_store(lease_seconds=0.3) as other:
-        await slow.submit(make_task("a"))
-        taken = await slow.next()
-        assert taken is not None
+        taken = await submit_and_take(slow, "a")
         assert await slow.claim_report(taken, TaskStatus.FINISHED)
 
         async def retry_now_and_then() -> None:
@@ -187,9 +188,7 @@ async def test_a_report_retried_goes_on_only_while_the_task_is_still_ours(
 
 async def test_a_lease_renewed_is_never_taken_over(open_store: OpenStore) -> None:
     async with open_store(lease_seconds=0.3) as owner, open_store(lease_seconds=0.3) as other:
-        await owner.submit(make_task("a"))
-        record = await owner.next()
-        assert record is not None
+        record = await submit_and_take(owner, "a")
         # Three leases long, the owner's upkeep renews it; the other finds nothing.
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.9):
@@ -199,9 +198,7 @@ async def test_a_lease_renewed_is_never_taken_over(open_store: OpenStore) -> Non
 
 async def test_hand_back_gives_the_task_to_another_replica_at_once(open_store: OpenStore) -> None:
     async with open_store(lease_seconds=60) as leaving, open_store(lease_seconds=60) as staying:
-        await leaving.submit(make_task("a"))
-        record = await leaving.next()
-        assert record is not None
+        record = await submit_and_take(leaving, "a")
         assert await leaving.close() == [], "queued tasks stay in Redis for the fleet"
         assert await leaving.next() is None
         with pytest.raises(ServiceBusyError, match="shutting down"):
@@ -235,9 +232,7 @@ async def test_redis_away_means_503_and_the_store_recovers_by_itself(
     open_store: OpenStore, redis_server: RedisServer
 ) -> None:
     async with open_store() as store:
-        await store.submit(make_task("a"))
-        held = await store.next()
-        assert held is not None
+        held = await submit_and_take(store, "a")
         await store.set_status(held, TaskStatus.PROCESSING)
         redis_server.kill()
         with pytest.raises(TaskStoreUnavailableError, match="cannot be reached"):
@@ -373,9 +368,7 @@ async def test_a_task_handed_back_here_can_be_run_by_the_previous_version_and_it
     open_store: OpenStore, redis_server: RedisServer
 ) -> None:
     async with open_store(lease_seconds=60) as leaving, open_store(lease_seconds=60) as staying:
-        await leaving.submit(make_task("a"))
-        record = await leaving.next()
-        assert record is not None
+        record = await submit_and_take(leaving, "a")
         await leaving.close()
         assert await leaving.hand_back(record)
         with redis_server.client() as client:
